@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mercantile/mercantile/graph"
+	"github.com/mercantile/mercantile/internal/auth"
+	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/platform/config"
+	"github.com/mercantile/mercantile/internal/platform/database"
+	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/resolvers"
+	"github.com/mercantile/mercantile/rest"
+)
+
+// onListen, when set (by tests), learns the address the server listens on.
+var onListen func(addr string)
+
+func loadConfig() (config.Config, error) {
+	return config.FromEnv()
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openDatabase(ctx context.Context, cfg config.Config, migrate bool) (*database.DB, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := db.Migrate(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// openStore returns Redis when REDIS_URL is set, else the in-process store.
+func openStore(ctx context.Context, cfg config.Config) (kv.Store, func(), error) {
+	if cfg.RedisURL == "" {
+		return kv.NewMemory(), func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis: REDIS_URL is not valid: %w", err)
+	}
+	client := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		_ = client.Close()
+		return nil, nil, fmt.Errorf("redis: cannot reach %s: %w", opts.Addr, err)
+	}
+	return kv.NewRedis(client), func() { _ = client.Close() }, nil
+}
+
+// services are the domain services, built once and shared by REST, GraphQL and the CLI.
+type services struct {
+	auth      *auth.Service
+	merchants *merchants.Service
+}
+
+func newServices(cfg config.Config, db *database.DB, store kv.Store, _ *slog.Logger) *services {
+	if store == nil {
+		store = kv.NewMemory()
+	}
+	a := auth.NewService(db.Client, store, cfg.SessionTTL)
+	return &services{auth: a, merchants: merchants.NewService(db.Client, a)}
+}
+
+func serve(ctx context.Context, stdout, _ io.Writer) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	db, err := openDatabase(ctx, cfg, cfg.AutoMigrate)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	store, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	svc := newServices(cfg, db, store, log)
+
+	if cfg.DemoMerchant {
+		if err := ensureDemoMerchant(ctx, cfg, db, svc, stdout); err != nil {
+			return err
+		}
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var draining atomic.Bool
+	checks := []rest.Checker{{Name: "database", Check: db.Ping}}
+	if cfg.RedisURL != "" {
+		checks = append(checks, rest.Checker{Name: "redis", Check: store.Ping})
+	}
+	deps := rest.Deps{
+		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants,
+		GraphQL: graph.NewHandler(resolvers.New(db.Client), graph.Options{
+			ComplexityLimit:       cfg.GraphQLComplexityLimit,
+			Introspection:         cfg.GraphQLIntrospection,
+			AuthenticateWebsocket: rest.AuthenticateWebsocket(svc.auth),
+			Logger:                log,
+		}),
+		Playground: graph.PlaygroundHandler(),
+		Registry:   registry,
+		Checks:     checks,
+		Draining:   draining.Load,
+	}
+	if cfg.MetricsAddr == "" {
+		deps.Gatherer = registry
+	}
+
+	servers := []*http.Server{newHTTPServer(ctx, cfg, rest.NewRouter(deps))}
+	if cfg.MetricsAddr != "" {
+		metricsServer := newHTTPServer(ctx, cfg, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+		metricsServer.Addr = cfg.MetricsAddr
+		servers = append(servers, metricsServer)
+	}
+	errs := make(chan error, len(servers))
+	for _, srv := range servers {
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", srv.Addr, err)
+		}
+		log.Info("listening", "addr", ln.Addr().String(), "embedded", cfg.Embedded())
+		if onListen != nil && srv == servers[0] {
+			onListen(ln.Addr().String())
+		}
+		go func() { errs <- srv.Serve(ln) }()
+	}
+
+	select {
+	case err := <-errs:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop being ready first, so load balancers route new requests elsewhere, then let
+	// requests in flight finish within the shutdown timeout.
+	draining.Store(true)
+	log.Info("shutting down", "drain_delay", cfg.ShutdownDrainDelay.String(), "timeout", cfg.ShutdownTimeout.String())
+	time.Sleep(cfg.ShutdownDrainDelay)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	var shutdownErr error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			shutdownErr = errors.Join(shutdownErr, err)
+			_ = srv.Close()
+		}
+	}
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: requests still running after %s: %w", cfg.ShutdownTimeout, shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newHTTPServer(ctx context.Context, cfg config.Config, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: it would cut GraphQL subscriptions; handlers are bounded by
+		// REQUEST_TIMEOUT instead. Request contexts are not derived from ctx, so a
+		// shutdown lets them finish rather than cancelling them.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// ensureDemoMerchant creates the demo merchant on the first start of an empty database
+// and prints its keys, which are shown only this once (they are also written next to the
+// SQLite file on the embedded default).
+func ensureDemoMerchant(ctx context.Context, cfg config.Config, db *database.DB, svc *services, stdout io.Writer) error {
+	n, err := db.Client.Merchant.Query().Count(viewer.SystemContext(ctx))
+	if err != nil || n > 0 {
+		return err
+	}
+	password := auth.GeneratePassword()
+	created, err := svc.merchants.Create(ctx, merchants.CreateInput{
+		Name: "Demo Store", Handle: "demo", Currency: "USD",
+		OwnerEmail: "owner@demo.example.com", OwnerPassword: password,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the demo merchant: %w", err)
+	}
+	demo := map[string]string{
+		"merchant_id":     created.Merchant.ID.String(),
+		"secret_key":      created.SecretKey,
+		"publishable_key": created.PublishableKey,
+		"owner_email":     created.Owner.Email,
+		"owner_password":  password,
+		"api":             cfg.PublicBaseURL + "/api/v1",
+		"docs":            cfg.PublicBaseURL + "/docs",
+		"playground":      cfg.PublicBaseURL + "/playground",
+	}
+	fmt.Fprintf(stdout, `
+Demo merchant created (shown once; keep these):
+  merchant id      %s
+  secret key       %s
+  publishable key  %s
+  staff login      %s / %s
+  REST docs        %s
+  playground       %s
+  try:             curl -H 'Authorization: Bearer %s' %s/merchant
+
+`, demo["merchant_id"], demo["secret_key"], demo["publishable_key"], demo["owner_email"], password,
+		demo["docs"], demo["playground"], demo["secret_key"], demo["api"])
+	if cfg.Embedded() {
+		path := filepath.Join(filepath.Dir(strings.TrimPrefix(strings.TrimPrefix(cfg.DatabaseURL, "sqlite:"), "file:")), "demo-credentials.json")
+		body, _ := json.MarshalIndent(demo, "", "  ")
+		if err := os.WriteFile(path, body, 0o600); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		fmt.Fprintf(stdout, "  (also written to %s)\n\n", path)
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+// Package config reads Mercantile's whole configuration from the environment into one
+// typed struct, with defaults that make the embedded mode work with no configuration at
+// all. Every variable is documented in README.md; keep the two in step.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultDatabaseURL is the embedded default: a SQLite file under ./var.
+const DefaultDatabaseURL = "sqlite:var/mercantile.db"
+
+// Config is the process configuration.
+type Config struct {
+	// HTTPAddr is where the API listens.
+	HTTPAddr string
+	// MetricsAddr, when set, serves /metrics on a separate listener instead of HTTPAddr.
+	MetricsAddr string
+	// PublicBaseURL is how clients reach this server; it prefixes URLs the server hands
+	// out (upload URLs on the embedded default, the printed demo links).
+	PublicBaseURL string
+	// DatabaseURL is postgres://... or sqlite:PATH.
+	DatabaseURL string
+	// RedisURL is redis://...; empty keeps sessions, cache and rate limits in process.
+	RedisURL string
+
+	LogFormat string // "text" or "json"
+	LogLevel  string // "debug", "info", "warn", "error"
+
+	CORSAllowedOrigins []string
+	MaxBodyBytes       int64
+	MaxImportBytes     int64
+	RequestTimeout     time.Duration
+	ShutdownTimeout    time.Duration
+	// ShutdownDrainDelay is how long /readyz answers 503 before the listener stops
+	// accepting, so load balancers stop sending traffic first.
+	ShutdownDrainDelay time.Duration
+
+	SessionTTL    time.Duration
+	SecureCookies bool
+
+	GraphQLIntrospection   bool
+	GraphQLComplexityLimit int
+
+	// DemoMerchant creates a demo merchant on the first start (embedded default).
+	DemoMerchant bool
+	// AutoMigrate applies migrations when serve starts. It is on only for the embedded
+	// default: production runs `mercantile migrate` as its own step before a rollout.
+	AutoMigrate bool
+}
+
+// Embedded reports whether the process runs without external services.
+func (c Config) Embedded() bool {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite:") || strings.HasPrefix(c.DatabaseURL, "file:")
+}
+
+// FromEnv reads the configuration from the environment. Every invalid variable is
+// reported in the one error, so a misconfigured deploy shows all its mistakes at once.
+func FromEnv() (Config, error) {
+	return parse(os.LookupEnv)
+}
+
+func parse(lookup func(string) (string, bool)) (Config, error) {
+	e := reader{lookup: lookup}
+	c := Config{
+		HTTPAddr:               e.str("HTTP_ADDR", ":8080"),
+		MetricsAddr:            e.str("METRICS_ADDR", ""),
+		DatabaseURL:            e.str("DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:               e.str("REDIS_URL", ""),
+		LogLevel:               e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		CORSAllowedOrigins:     e.list("CORS_ALLOWED_ORIGINS"),
+		MaxBodyBytes:           e.bytes("MAX_BODY_BYTES", 1<<20),
+		MaxImportBytes:         e.bytes("MAX_IMPORT_BYTES", 1<<30),
+		RequestTimeout:         e.duration("REQUEST_TIMEOUT", 30*time.Second),
+		ShutdownTimeout:        e.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		ShutdownDrainDelay:     e.duration("SHUTDOWN_DRAIN_DELAY", 0),
+		SessionTTL:             e.duration("SESSION_TTL", 12*time.Hour),
+		GraphQLIntrospection:   e.boolean("GRAPHQL_INTROSPECTION", true),
+		GraphQLComplexityLimit: e.integer("GRAPHQL_COMPLEXITY_LIMIT", 20000),
+	}
+	embedded := c.Embedded()
+	c.LogFormat = e.oneOf("LOG_FORMAT", map[bool]string{true: "text", false: "json"}[embedded], "text", "json")
+	c.SecureCookies = e.boolean("SECURE_COOKIES", !embedded)
+	c.DemoMerchant = e.boolean("DEMO_MERCHANT", embedded)
+	c.AutoMigrate = e.boolean("AUTO_MIGRATE", embedded)
+	c.PublicBaseURL = strings.TrimRight(e.str("PUBLIC_BASE_URL", defaultBaseURL(c.HTTPAddr)), "/")
+
+	switch {
+	case c.DatabaseURL == "":
+		e.fail("DATABASE_URL", "must not be empty")
+	case !embedded && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		e.fail("DATABASE_URL", "must start with postgres://, postgresql:// or sqlite:")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		e.fail("REDIS_URL", "must start with redis:// or rediss://")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		e.fail("HTTP_ADDR", "must be host:port or :port")
+	}
+	if c.GraphQLComplexityLimit <= 0 {
+		e.fail("GRAPHQL_COMPLEXITY_LIMIT", "must be positive")
+	}
+	return c, e.err()
+}
+
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// reader reads typed variables and collects every problem.
+type reader struct {
+	lookup   func(string) (string, bool)
+	problems []string
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.problems = append(r.problems, name+" "+fmt.Sprintf(format, args...))
+}
+
+func (r *reader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New("config: " + strings.Join(r.problems, "; "))
+}
+
+func (r *reader) raw(name string) (string, bool) {
+	v, ok := r.lookup(name)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.raw(name); ok {
+		return v
+	}
+	return def
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(name, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(name, "must be one of %s, got %q", strings.Join(allowed, ", "), v)
+	return def
+}
+
+func (r *reader) list(name string) []string {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func (r *reader) integer(name string, def int) int {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.fail(name, "must be an integer, got %q", v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) bytes(name string, def int64) int64 {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		r.fail(name, "must be a positive number of bytes, got %q", v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, "must be a duration like 30s or 5m, got %q", v)
+		return def
+	}
+	return d
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, "must be true or false, got %q", v)
+		return def
+	}
+	return b
+}

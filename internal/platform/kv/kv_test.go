@@ -1,0 +1,88 @@
+package kv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mercantile/mercantile/internal/pulid"
+)
+
+func redisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// testStore runs the same contract against every implementation.
+func testStore(t *testing.T, s Store, advance func(time.Duration)) {
+	ctx := context.Background()
+	key := "kvtest:" + pulid.New("k").String()
+	t.Cleanup(func() { _ = s.Delete(ctx, key) })
+
+	if _, ok, err := s.Get(ctx, key); err != nil || ok {
+		t.Fatalf("Get of a missing key = %v, %v", ok, err)
+	}
+	if err := s.Set(ctx, key, []byte("v1"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := s.Get(ctx, key); err != nil || !ok || string(v) != "v1" {
+		t.Fatalf("Get after Set = %q, %v, %v", v, ok, err)
+	}
+	advance(1100 * time.Millisecond)
+	if _, ok, _ := s.Get(ctx, key); ok {
+		t.Fatal("value outlived its ttl")
+	}
+	if err := s.Set(ctx, key, []byte("v2"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, key, key+":other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Get(ctx, key); ok {
+		t.Fatal("value survived Delete")
+	}
+}
+
+func TestMemory(t *testing.T) {
+	t.Parallel()
+	m := NewMemory()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	testStore(t, m, func(d time.Duration) { now = now.Add(d) })
+}
+
+func TestMemorySweepsExpired(t *testing.T) {
+	t.Parallel()
+	m := NewMemory()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	for i := range 1024 {
+		_ = m.Set(ctx, fmt.Sprint("old", i), nil, time.Second)
+	}
+	now = now.Add(time.Hour)
+	_ = m.Set(ctx, "fresh", nil, time.Minute)
+	if len(m.entries) != 1 {
+		t.Fatalf("expired entries were not swept: %d left", len(m.entries))
+	}
+}
+
+func TestRedis(t *testing.T) {
+	t.Parallel()
+	opts, err := redis.ParseURL(redisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { _ = client.Close() })
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s is required: %v", redisURL(), err)
+	}
+	testStore(t, NewRedis(client), func(d time.Duration) { time.Sleep(d) })
+}

@@ -1,0 +1,169 @@
+// Package rest is the v1 REST API (API.md): the chi router, its middleware, one file per
+// resource, problem+json errors, and the OpenAPI document built from the same route table
+// that registers the handlers, so the two cannot drift. Handlers decode, call a domain
+// service, and encode; they hold no business rules.
+package rest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/cors"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/auth"
+	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/platform/config"
+)
+
+// Deps is what the REST API needs.
+type Deps struct {
+	Config    config.Config
+	Logger    *slog.Logger
+	Auth      *auth.Service
+	Merchants *merchants.Service
+	// GraphQL serves /graphql; Playground serves /playground.
+	GraphQL    http.Handler
+	Playground http.Handler
+	// Registry collects the HTTP metrics; Gatherer serves /metrics (nil: not served here,
+	// because METRICS_ADDR has its own listener).
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// Checks are what /readyz reaches; Draining reports a shutdown in progress.
+	Checks   []Checker
+	Draining func() bool
+}
+
+type api struct {
+	cfg       config.Config
+	log       *slog.Logger
+	auth      *auth.Service
+	merchants *merchants.Service
+	checks    []Checker
+	draining  func() bool
+	graphql   http.Handler
+	playgrnd  http.Handler
+	gatherer  prometheus.Gatherer
+}
+
+// route is one endpoint: how it is served and how it is documented.
+type route struct {
+	method  string
+	path    string
+	access  access
+	handler http.HandlerFunc
+	doc     operation
+}
+
+// routes is the whole REST surface. The router and the OpenAPI document are both built
+// from it.
+func (a *api) routes() []route {
+	rs := []route{
+		{"GET", "/healthz", public, a.healthz, operation{
+			ID: "healthz", Tag: "Operations", Summary: "The process is alive.", Response: "Health"}},
+		{"GET", "/readyz", public, a.readyz, operation{
+			ID: "readyz", Tag: "Operations", Summary: "The database and Redis are reachable and the server is not draining (503 otherwise).", Response: "Readiness"}},
+		{"GET", "/api/v1/openapi.json", public, a.openAPIJSON, operation{
+			ID: "openapi", Tag: "Operations", Summary: "This document.", Response: "Object"}},
+		{"GET", "/docs", public, a.docsPage, operation{
+			ID: "docs", Tag: "Operations", Summary: "Human-readable API documentation (HTML).", HTML: true}},
+		{"POST", "/api/v1/session", public, a.createSession, operation{
+			ID: "createSession", Tag: "Sessions", Summary: "Log in as staff; sets the session cookie and returns the CSRF token.",
+			Request: "Login", Response: "Session", Status: http.StatusCreated}},
+		{"GET", "/api/v1/session", public, a.getSession, operation{
+			ID: "getSession", Tag: "Sessions", Summary: "The session of the cookie sent.", Response: "Session"}},
+		{"DELETE", "/api/v1/session", private, a.deleteSession, operation{
+			ID: "deleteSession", Tag: "Sessions", Summary: "Log out.", Status: http.StatusNoContent}},
+		{"GET", "/api/v1/merchant", private, a.getMerchant, operation{
+			ID: "getMerchant", Tag: "Merchant", Summary: "The merchant of the credentials.", Response: "Merchant"}},
+		{"PATCH", "/api/v1/merchant", private, a.patchMerchant, operation{
+			ID: "updateMerchant", Tag: "Merchant", Summary: "Change name, currency, Shopify shop domain, or move status onboarding -> active -> sunset (owners and secret keys).",
+			Request: "MerchantUpdate", Response: "Merchant"}},
+		{"GET", "/api/v1/keys", private, a.listKeys, operation{
+			ID: "listKeys", Tag: "Keys", Summary: "The merchant's API keys (secrets are never shown again).", Response: "APIKeyList", Paged: true}},
+		{"POST", "/api/v1/keys", private, a.createKey, operation{
+			ID: "createKey", Tag: "Keys", Summary: "Create a secret (sk_) or publishable (pk_) key; the response holds the key once (owners).",
+			Request: "APIKeyCreate", Response: "APIKey", Status: http.StatusCreated}},
+		{"DELETE", "/api/v1/keys/{id}", private, a.revokeKey, operation{
+			ID: "revokeKey", Tag: "Keys", Summary: "Revoke a key; it stops working at once (owners).", Response: "APIKey"}},
+		{"GET", "/api/v1/users", private, a.listUsers, operation{
+			ID: "listUsers", Tag: "Staff", Summary: "The merchant's staff.", Response: "UserList", Paged: true}},
+		{"POST", "/api/v1/users", private, a.createUser, operation{
+			ID: "createUser", Tag: "Staff", Summary: "Add a staff member (owners).", Request: "UserCreate", Response: "User", Status: http.StatusCreated}},
+	}
+	if a.graphql != nil {
+		gqlDoc := operation{ID: "graphql", Tag: "GraphQL", Summary: "GraphQL endpoint (also websocket for subscriptions); explore it at /playground.",
+			Request: "GraphQLRequest", Response: "GraphQLResponse"}
+		get := gqlDoc
+		get.ID = "graphqlGet"
+		get.Request = ""
+		rs = append(rs,
+			route{"POST", "/graphql", storefront, a.graphql.ServeHTTP, gqlDoc},
+			route{"GET", "/graphql", storefront, a.graphql.ServeHTTP, get},
+		)
+	}
+	if a.playgrnd != nil {
+		rs = append(rs, route{"GET", "/playground", public, a.playgrnd.ServeHTTP, operation{
+			ID: "playground", Tag: "GraphQL", Summary: "The GraphQL playground (HTML).", HTML: true}})
+	}
+	if a.gatherer != nil {
+		rs = append(rs, route{"GET", "/metrics", public, promhttp.HandlerFor(a.gatherer, promhttp.HandlerOpts{}).ServeHTTP, operation{
+			ID: "metrics", Tag: "Operations", Summary: "Prometheus metrics (text exposition format).", Text: true}})
+	}
+	return rs
+}
+
+// NewRouter returns the HTTP handler of the whole API.
+func NewRouter(d Deps) http.Handler {
+	a := &api{
+		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, checks: d.Checks,
+		draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground, gatherer: d.Gatherer,
+	}
+	if a.draining == nil {
+		a.draining = func() bool { return false }
+	}
+	m := newMetrics(d.Registry)
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, exposeRequestID, observe(a.log, m), recoverer(a.log))
+	if len(d.Config.CORSAllowedOrigins) > 0 {
+		r.Use(cors.Handler(cors.Options{
+			AllowedOrigins:   d.Config.CORSAllowedOrigins,
+			AllowedMethods:   []string{"GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"},
+			AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key", csrfHeader},
+			ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+			AllowCredentials: true,
+			MaxAge:           600,
+		}))
+	}
+	r.Use(timeout(d.Config.RequestTimeout), limitBody(d.Config.MaxBodyBytes))
+
+	for _, rt := range a.routes() {
+		h := a.authenticate(rt.access)(rt.handler)
+		if rt.path == "/graphql" {
+			h = a.authenticateGraphQL(rt.handler)
+		}
+		r.Method(rt.method, rt.path, h)
+	}
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, apperr.New(apperr.NotFound, "No route %s %s.", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		e := apperr.New(apperr.Invalid, "%s is not allowed on %s.", r.Method, r.URL.Path)
+		e.Status = http.StatusMethodNotAllowed
+		writeError(w, r, a.log, e)
+	})
+	return r
+}
+
+// AuthenticateWebsocket is what the GraphQL websocket transport calls with the
+// Authorization value of connection_init.
+func AuthenticateWebsocket(authService *auth.Service) func(ctx context.Context, authorization string) (context.Context, error) {
+	a := &api{auth: authService}
+	return a.authenticateWebsocket
+}
