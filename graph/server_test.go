@@ -7,25 +7,30 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
+	"github.com/mercantile/mercantile/internal/platform/kv"
 	"github.com/mercantile/mercantile/internal/pulid"
 	"github.com/mercantile/mercantile/resolvers"
 )
@@ -575,26 +580,62 @@ func TestGET(t *testing.T) {
 
 func TestPersistedQueries(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, resolvers.New(nil), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
 	const q = `{ __typename }`
 	sum := sha256.Sum256([]byte(q))
 	extensions := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+	unknown := []gqlError{{Message: "PersistedQueryNotFound", Extensions: map[string]any{"code": "invalid"}}}
 
-	r := post(t, srv, map[string]any{"extensions": extensions})
-	want := []gqlError{{Message: "PersistedQueryNotFound", Extensions: map[string]any{"code": "invalid"}}}
-	if diff := cmp.Diff(want, r.Errors); diff != "" {
-		t.Fatalf("unknown hash: errors (-want +got):\n%s", diff)
+	t.Run("in process", func(t *testing.T) {
+		t.Parallel()
+		srv := newServer(t, resolvers.New(nil), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
+		r := post(t, srv, map[string]any{"extensions": extensions})
+		if diff := cmp.Diff(unknown, r.Errors); diff != "" {
+			t.Fatalf("unknown hash: errors (-want +got):\n%s", diff)
+		}
+		if r := post(t, srv, map[string]any{"query": q, "extensions": extensions}); len(r.Errors) > 0 {
+			t.Fatalf("registering: errors: %+v", r.Errors)
+		}
+		r = post(t, srv, map[string]any{"extensions": extensions})
+		if len(r.Errors) > 0 {
+			t.Fatalf("known hash: errors: %+v", r.Errors)
+		}
+		if diff := cmp.Diff(`{"__typename":"Query"}`, string(r.Data)); diff != "" {
+			t.Errorf("known hash: data (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("shared by replicas through Redis", func(t *testing.T) {
+		t.Parallel()
+		opts, err := redis.ParseURL(testRedisURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { _ = client.Close() })
+		store := kv.NewRedis(client)
+		// A query unique to this run, so an earlier run's registration cannot answer.
+		query := fmt.Sprintf("{ __typename alias%d: __typename }", time.Now().UnixNano())
+		hash := sha256.Sum256([]byte(query))
+		ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(hash[:])}}
+		replicaA := newServer(t, resolvers.New(nil), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
+		replicaB := newServer(t, resolvers.New(nil), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
+		if r := post(t, replicaB, map[string]any{"extensions": ext}); len(r.Errors) == 0 {
+			t.Fatal("replica B knew the query before anyone registered it")
+		}
+		if r := post(t, replicaA, map[string]any{"query": query, "extensions": ext}); len(r.Errors) > 0 {
+			t.Fatalf("registering on A: %+v", r.Errors)
+		}
+		if r := post(t, replicaB, map[string]any{"extensions": ext}); len(r.Errors) > 0 || !strings.Contains(string(r.Data), "alias") {
+			t.Fatalf("replica B did not find the query A registered: %+v %s", r.Errors, r.Data)
+		}
+	})
+}
+
+func testRedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
 	}
-	if r := post(t, srv, map[string]any{"query": q, "extensions": extensions}); len(r.Errors) > 0 {
-		t.Fatalf("registering: errors: %+v", r.Errors)
-	}
-	r = post(t, srv, map[string]any{"extensions": extensions})
-	if len(r.Errors) > 0 {
-		t.Fatalf("known hash: errors: %+v", r.Errors)
-	}
-	if diff := cmp.Diff(`{"__typename":"Query"}`, string(r.Data)); diff != "" {
-		t.Errorf("known hash: data (-want +got):\n%s", diff)
-	}
+	return "redis://127.0.0.1:6379/0"
 }
 
 func TestWebsocket(t *testing.T) {

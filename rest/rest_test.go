@@ -21,6 +21,7 @@ import (
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/platform/config"
+	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 	"github.com/mercantile/mercantile/internal/platform/kv"
 	"github.com/mercantile/mercantile/resolvers"
@@ -32,11 +33,17 @@ type harness struct {
 	client    *ent.Client
 	merchants *merchants.Service
 	api       *api
+	deps      Deps
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	db := dbtest.Postgres(t)
+	return newHarnessOn(t, dbtest.Postgres(t))
+}
+
+// newHarnessOn serves the API on db, PostgreSQL or the embedded default's SQLite.
+func newHarnessOn(t *testing.T, db *database.DB) *harness {
+	t.Helper()
 	cfg, err := config.FromEnv()
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func newHarness(t *testing.T) *harness {
 		Registry:   registry, Gatherer: registry,
 		Checks: []Checker{{Name: "database", Check: db.Ping}},
 	}
-	h := &harness{t: t, client: db.Client, merchants: deps.Merchants}
+	h := &harness{t: t, client: db.Client, merchants: deps.Merchants, deps: deps}
 	h.server = httptest.NewServer(NewRouter(deps))
 	t.Cleanup(h.server.Close)
 	h.api = &api{cfg: cfg, log: deps.Logger, auth: authService, merchants: deps.Merchants, graphql: deps.GraphQL,
@@ -153,6 +160,35 @@ func concretePath(pattern string) string {
 	return pathParam.ReplaceAllString(pattern, "key_01HZZZZZZZZZZZZZZZZZZZZZZZ")
 }
 
+// apiSuites run against PostgreSQL and against the embedded default's SQLite, so the
+// embedded mode behaves as production does.
+var apiSuites = map[string]func(*testing.T, *harness){
+	"tenant isolation":  testTenantIsolationOverREST,
+	"sessions and CSRF": testSessionsAndCSRF,
+	"bad input":         testBadInput,
+	"key pagination":    testKeyPagination,
+}
+
+func TestAPIOnPostgres(t *testing.T) {
+	t.Parallel()
+	for name, suite := range apiSuites {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			suite(t, newHarness(t))
+		})
+	}
+}
+
+func TestAPIOnSQLite(t *testing.T) {
+	t.Parallel()
+	for name, suite := range apiSuites {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			suite(t, newHarnessOn(t, dbtest.SQLite(t)))
+		})
+	}
+}
+
 func TestEveryRouteNeedsCredentials(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -172,9 +208,7 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 	}
 }
 
-func TestTenantIsolationOverREST(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+func testTenantIsolationOverREST(t *testing.T, h *harness) {
 	a := h.merchant("alpha", "")
 	b := h.merchant("beta", "")
 	var aKeys map[string]any
@@ -219,9 +253,7 @@ func TestTenantIsolationOverREST(t *testing.T) {
 	})
 }
 
-func TestSessionsAndCSRF(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+func testSessionsAndCSRF(t *testing.T, h *harness) {
 	m := h.merchant("gamma", "owner password 1")
 
 	h.do(request{method: "POST", path: "/api/v1/session", body: map[string]any{"email": "owner@gamma.example.com", "password": "nope nope nope"}}).
@@ -272,9 +304,7 @@ func TestSessionsAndCSRF(t *testing.T) {
 	h.do(request{method: "GET", path: "/api/v1/merchant", cookies: cookies}).expectProblem(t, 401, "unauthorized")
 }
 
-func TestBadInput(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+func testBadInput(t *testing.T, h *harness) {
 	m := h.merchant("delta", "")
 	patch := func(body any) reply {
 		return h.do(request{method: "PATCH", path: "/api/v1/merchant", key: m.SecretKey, body: body})
@@ -325,9 +355,7 @@ func TestBadInput(t *testing.T) {
 	h.do(request{method: "GET", path: "/api/v1/keys?limit=0", key: m.SecretKey}).expectProblem(t, 422, "invalid")
 }
 
-func TestKeyPagination(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t)
+func testKeyPagination(t *testing.T, h *harness) {
 	m := h.merchant("epsilon", "")
 	for range 3 {
 		if r := h.do(request{method: "POST", path: "/api/v1/keys", key: m.SecretKey, body: map[string]any{"kind": "publishable"}}); r.status != 201 {
@@ -379,8 +407,9 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	router := NewRouter(Deps{Config: h.api.cfg, Logger: h.api.log, Auth: h.api.auth, Merchants: h.merchants,
-		GraphQL: h.api.graphql, Playground: h.api.playgrnd, Registry: prometheus.NewRegistry(), Gatherer: h.api.gatherer})
+	deps := h.deps
+	deps.Registry = prometheus.NewRegistry()
+	router := NewRouter(deps)
 	chi.Walk(router.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
 		served[method+" "+route] = true
 		return nil

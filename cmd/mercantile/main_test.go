@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 )
@@ -216,5 +221,67 @@ func TestMerchantCreateCommand(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"key", "revoke", "--merchant", "mer_nonexistent", "--key", key["id"]}, io.Discard, io.Discard); err == nil {
 		t.Fatal("revoking for an unknown merchant succeeded")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func testRedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
+}
+
+// TestProductionMode runs on PostgreSQL and Redis with metrics on their own listener:
+// sessions live in Redis (so any replica can serve them) and /readyz checks both.
+func TestProductionMode(t *testing.T) {
+	dbURL := dbtest.PostgresURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"merchant", "create", "--name", "Prod", "--email", "owner@prod.example.com", "--password", "owner password 1"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := freeAddr(t)
+	base, _, stop := startServer(t, map[string]string{"REDIS_URL": testRedisURL(), "METRICS_ADDR": metricsAddr})
+	defer stop()
+
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct{ Checks map[string]string }
+	json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if ready.Checks["database"] != "ok" || ready.Checks["redis"] != "ok" {
+		t.Fatalf("readiness checks %v", ready.Checks)
+	}
+	if resp, _ := http.Get(base + "/metrics"); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the API listener: %d, want 404 when METRICS_ADDR is set", resp.StatusCode)
+	}
+	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/metrics on METRICS_ADDR: %v %v", resp, err)
+	}
+
+	login, err := http.Post(base+"/api/v1/session", "application/json",
+		strings.NewReader(`{"email":"owner@prod.example.com","password":"owner password 1"}`))
+	if err != nil || login.StatusCode != 201 {
+		t.Fatalf("login: %v %v", login, err)
+	}
+	login.Body.Close()
+	opts, _ := redis.ParseURL(testRedisURL())
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	sum := sha256.Sum256([]byte(login.Cookies()[0].Value))
+	if n, err := rdb.Exists(context.Background(), "mercantile:session:"+hex.EncodeToString(sum[:])).Result(); err != nil || n != 1 {
+		t.Fatalf("session not stored in Redis: %d %v", n, err)
 	}
 }

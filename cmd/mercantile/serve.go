@@ -123,17 +123,19 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var draining atomic.Bool
 	checks := []rest.Checker{{Name: "database", Check: db.Ping}}
+	gqlOpts := graph.Options{
+		ComplexityLimit:       cfg.GraphQLComplexityLimit,
+		Introspection:         cfg.GraphQLIntrospection,
+		AuthenticateWebsocket: rest.AuthenticateWebsocket(svc.auth),
+		Logger:                log,
+	}
 	if cfg.RedisURL != "" {
 		checks = append(checks, rest.Checker{Name: "redis", Check: store.Ping})
+		gqlOpts.APQCache = graph.NewKVQueryCache(store)
 	}
 	deps := rest.Deps{
 		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants,
-		GraphQL: graph.NewHandler(resolvers.New(db.Client), graph.Options{
-			ComplexityLimit:       cfg.GraphQLComplexityLimit,
-			Introspection:         cfg.GraphQLIntrospection,
-			AuthenticateWebsocket: rest.AuthenticateWebsocket(svc.auth),
-			Logger:                log,
-		}),
+		GraphQL:    graph.NewHandler(resolvers.New(db.Client), gqlOpts),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry,
 		Checks:     checks,
