@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/mercantile/mercantile/ent/apikey"
 	"github.com/mercantile/mercantile/ent/user"
@@ -103,6 +104,20 @@ func merchantContext(ctx context.Context, svc *services, id string) (context.Con
 	return viewer.MerchantSystemContext(ctx, pulid.ID(id)), nil
 }
 
+// asMerchant runs fn with the configured services, acting as the system for merchant id.
+func asMerchant(ctx context.Context, id string, fn func(ctx context.Context, svc *services) error) error {
+	svc, done, err := adminEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	mctx, err := merchantContext(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	return fn(mctx, svc)
+}
+
 func keyCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("key create", flag.ContinueOnError)
 	merchantID := fs.String("merchant", "", "merchant id")
@@ -111,20 +126,13 @@ func keyCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, "merchant"); err != nil {
 		return err
 	}
-	svc, done, err := adminEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	mctx, err := merchantContext(ctx, svc, *merchantID)
-	if err != nil {
-		return err
-	}
-	created, err := svc.auth.CreateKey(mctx, apikey.Kind(*kind), *name)
-	if err != nil {
-		return describe(err)
-	}
-	return printJSON(stdout, map[string]string{"id": created.Key.ID.String(), "kind": string(created.Key.Kind), "key": created.Secret})
+	return asMerchant(ctx, *merchantID, func(ctx context.Context, svc *services) error {
+		created, err := svc.auth.CreateKey(ctx, apikey.Kind(*kind), *name)
+		if err != nil {
+			return describe(err)
+		}
+		return printJSON(stdout, map[string]string{"id": created.Key.ID.String(), "kind": string(created.Key.Kind), "key": created.Secret})
+	})
 }
 
 func keyRevoke(ctx context.Context, args []string, stdout io.Writer) error {
@@ -134,20 +142,13 @@ func keyRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, "merchant", "key"); err != nil {
 		return err
 	}
-	svc, done, err := adminEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	mctx, err := merchantContext(ctx, svc, *merchantID)
-	if err != nil {
-		return err
-	}
-	k, err := svc.auth.RevokeKey(mctx, pulid.ID(*keyID))
-	if err != nil {
-		return describe(err)
-	}
-	return printJSON(stdout, map[string]string{"id": k.ID.String(), "revoked_at": k.RevokedAt.UTC().Format("2006-01-02T15:04:05Z")})
+	return asMerchant(ctx, *merchantID, func(ctx context.Context, svc *services) error {
+		k, err := svc.auth.RevokeKey(ctx, pulid.ID(*keyID))
+		if err != nil {
+			return describe(err)
+		}
+		return printJSON(stdout, map[string]string{"id": k.ID.String(), "revoked_at": k.RevokedAt.UTC().Format(time.RFC3339)})
+	})
 }
 
 func userCreate(ctx context.Context, args []string, stdout io.Writer) error {
@@ -160,20 +161,13 @@ func userCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args, "merchant", "email", "password"); err != nil {
 		return err
 	}
-	svc, done, err := adminEnv(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	mctx, err := merchantContext(ctx, svc, *merchantID)
-	if err != nil {
-		return err
-	}
-	u, err := svc.auth.CreateUser(mctx, *email, *name, *password, user.Role(*role))
-	if err != nil {
-		return describe(err)
-	}
-	return printJSON(stdout, map[string]string{"id": u.ID.String(), "email": u.Email, "role": string(u.Role)})
+	return asMerchant(ctx, *merchantID, func(ctx context.Context, svc *services) error {
+		u, err := svc.auth.CreateUser(ctx, *email, *name, *password, user.Role(*role))
+		if err != nil {
+			return describe(err)
+		}
+		return printJSON(stdout, map[string]string{"id": u.ID.String(), "email": u.Email, "role": string(u.Role)})
+	})
 }
 
 // describe turns an application error into one line naming the fields at fault.

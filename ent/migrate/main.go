@@ -54,8 +54,16 @@ type target struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--rehash" {
+		if err := rehash(); err != nil {
+			fmt.Fprintln(os.Stderr, "migration:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 2 || !validName.MatchString(os.Args[1]) {
 		fmt.Fprintln(os.Stderr, "usage: go run -mod=mod ./ent/migrate/main.go NAME   (NAME: lower case letters, digits, _)")
+		fmt.Fprintln(os.Stderr, "       go run -mod=mod ./ent/migrate/main.go --rehash   (after adding a hand-written migration)")
 		os.Exit(2)
 	}
 	if err := run(context.Background(), os.Args[1]); err != nil {
@@ -99,6 +107,27 @@ func run(ctx context.Context, name string) error {
 	}
 	if !changed {
 		fmt.Println("no schema changes: nothing written")
+	}
+	return nil
+}
+
+// rehash rewrites atlas.sum in both directories. Hand-written migrations (what ent cannot
+// express: extensions, full-text tables) need it, since Atlas refuses to diff over a
+// directory whose files do not match their sums.
+func rehash() error {
+	for _, d := range []string{filepath.Join("migrations", "postgres"), filepath.Join("migrations", "sqlite")} {
+		dir, err := sqltool.NewGolangMigrateDir(d)
+		if err != nil {
+			return err
+		}
+		sum, err := dir.Checksum()
+		if err != nil {
+			return err
+		}
+		if err := atlasmigrate.WriteSumFile(dir, sum); err != nil {
+			return err
+		}
+		fmt.Println("rehashed", filepath.Join(d, atlasmigrate.HashFileName))
 	}
 	return nil
 }

@@ -4,9 +4,12 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -53,6 +56,25 @@ type Config struct {
 	// AutoMigrate applies migrations when serve starts. It is on only for the embedded
 	// default: production runs `mercantile migrate` as its own step before a rollout.
 	AutoMigrate bool
+
+	// S3Bucket selects S3 for uploaded images; empty keeps them in MediaDir, served by
+	// this process.
+	S3Bucket string
+	// S3Endpoint is an S3-compatible service's base URL (MinIO, R2, ...); empty is AWS.
+	S3Endpoint string
+	S3Region   string
+	// S3PublicBaseURL is where clients read objects (a CDN); empty reads from the bucket.
+	S3PublicBaseURL string
+	// S3UsePathStyle addresses ENDPOINT/BUCKET rather than BUCKET.ENDPOINT, which most
+	// S3-compatible services need; it defaults to true when S3Endpoint is set.
+	S3UsePathStyle bool
+	// MediaDir is where the local store keeps images when there is no bucket.
+	MediaDir string
+	// MediaSigningKey signs the local store's upload URLs. Empty means a key generated on
+	// the first start and kept in MediaDir; set it when several processes share MediaDir
+	// or when that directory is not persistent.
+	MediaSigningKey []byte
+	MaxImageBytes   int64
 }
 
 // Embedded reports whether the process runs without external services.
@@ -83,6 +105,13 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 		SessionTTL:             e.duration("SESSION_TTL", 12*time.Hour),
 		GraphQLIntrospection:   e.boolean("GRAPHQL_INTROSPECTION", true),
 		GraphQLComplexityLimit: e.integer("GRAPHQL_COMPLEXITY_LIMIT", 20000),
+		S3Bucket:               e.str("S3_BUCKET", ""),
+		S3Endpoint:             strings.TrimRight(e.str("S3_ENDPOINT", ""), "/"),
+		S3Region:               e.str("S3_REGION", "us-east-1"),
+		S3PublicBaseURL:        strings.TrimRight(e.str("S3_PUBLIC_BASE_URL", ""), "/"),
+		MediaDir:               e.str("MEDIA_DIR", "var/media"),
+		MediaSigningKey:        e.secretKey("MEDIA_SIGNING_KEY", minSigningKeyBytes),
+		MaxImageBytes:          e.bytes("MAX_IMAGE_BYTES", 20<<20),
 	}
 	embedded := c.Embedded()
 	c.LogFormat = e.oneOf("LOG_FORMAT", map[bool]string{true: "text", false: "json"}[embedded], "text", "json")
@@ -90,6 +119,7 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 	c.DemoMerchant = e.boolean("DEMO_MERCHANT", embedded)
 	c.AutoMigrate = e.boolean("AUTO_MIGRATE", embedded)
 	c.PublicBaseURL = strings.TrimRight(e.str("PUBLIC_BASE_URL", defaultBaseURL(c.HTTPAddr)), "/")
+	c.S3UsePathStyle = e.boolean("S3_USE_PATH_STYLE", c.S3Endpoint != "")
 
 	switch {
 	case c.DatabaseURL == "":
@@ -106,8 +136,13 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 	if c.GraphQLComplexityLimit <= 0 {
 		e.fail("GRAPHQL_COMPLEXITY_LIMIT", "must be positive")
 	}
+	e.httpURL("S3_ENDPOINT", c.S3Endpoint)
+	e.httpURL("S3_PUBLIC_BASE_URL", c.S3PublicBaseURL)
 	return c, e.err()
 }
+
+// minSigningKeyBytes is SHA-256's output size: a shorter HMAC key weakens the signature.
+const minSigningKeyBytes = 32
 
 func defaultBaseURL(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
@@ -225,4 +260,40 @@ func (r *reader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// httpURL checks that value, when set, is an absolute http(s) URL.
+func (r *reader) httpURL(name, value string) {
+	if value == "" {
+		return
+	}
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, "must be an absolute http:// or https:// URL, got %q", value)
+	}
+}
+
+// secretKey reads a key given as hex or base64 (standard or URL alphabet, padded or
+// not), trying hex first since a hex string is also valid base64. Problems never quote
+// the value: it is a secret.
+func (r *reader) secretKey(name string, minLen int) []byte {
+	v, ok := r.raw(name)
+	if !ok {
+		return nil
+	}
+	key, err := hex.DecodeString(v)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if err == nil {
+			break
+		}
+		key, err = enc.DecodeString(v)
+	}
+	switch {
+	case err != nil:
+		r.fail(name, "must be hex or base64")
+	case len(key) < minLen:
+		r.fail(name, "must hold at least %d bytes, got %d (try: openssl rand -hex %d)", minLen, len(key), minLen)
+	default:
+		return key
+	}
+	return nil
 }

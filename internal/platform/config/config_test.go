@@ -59,3 +59,66 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		t.Errorf("error should be one line: %q", err)
 	}
 }
+
+func TestParseMedia(t *testing.T) {
+	t.Run("defaults keep images on local disk", func(t *testing.T) {
+		c, err := parse(lookupFrom(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.S3Bucket != "" || c.S3Region != "us-east-1" || c.S3UsePathStyle || c.MediaDir != "var/media" ||
+			c.MediaSigningKey != nil || c.MaxImageBytes != 20<<20 {
+			t.Fatalf("unexpected media defaults: %+v", c)
+		}
+	})
+	t.Run("an endpoint implies path style", func(t *testing.T) {
+		c, err := parse(lookupFrom(map[string]string{"S3_BUCKET": "media", "S3_ENDPOINT": "http://minio:9000/"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.S3Endpoint != "http://minio:9000" || !c.S3UsePathStyle {
+			t.Fatalf("endpoint %q, path style %v", c.S3Endpoint, c.S3UsePathStyle)
+		}
+		c, err = parse(lookupFrom(map[string]string{"S3_ENDPOINT": "https://r2.example", "S3_USE_PATH_STYLE": "false"}))
+		if err != nil || c.S3UsePathStyle {
+			t.Fatalf("S3_USE_PATH_STYLE=false ignored: %v, %+v", err, c)
+		}
+	})
+	t.Run("signing key in hex or base64", func(t *testing.T) {
+		want := []byte(strings.Repeat("k", 32))
+		for _, v := range []string{
+			strings.Repeat("6b", 32),
+			"a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",
+			"a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s",
+		} {
+			c, err := parse(lookupFrom(map[string]string{"MEDIA_SIGNING_KEY": v}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(c.MediaSigningKey) != string(want) {
+				t.Errorf("MEDIA_SIGNING_KEY=%s decoded to %q", v, c.MediaSigningKey)
+			}
+		}
+	})
+	t.Run("bad values are reported without the secret", func(t *testing.T) {
+		_, err := parse(lookupFrom(map[string]string{
+			"MEDIA_SIGNING_KEY": "not a key!", "S3_ENDPOINT": "minio:9000",
+			"S3_PUBLIC_BASE_URL": "/cdn", "MAX_IMAGE_BYTES": "0", "S3_USE_PATH_STYLE": "maybe",
+		}))
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, name := range []string{"MEDIA_SIGNING_KEY", "S3_ENDPOINT", "S3_PUBLIC_BASE_URL", "MAX_IMAGE_BYTES", "S3_USE_PATH_STYLE"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("error %q does not name %s", err, name)
+			}
+		}
+		if strings.Contains(err.Error(), "not a key!") {
+			t.Errorf("error %q shows the secret", err)
+		}
+		_, err = parse(lookupFrom(map[string]string{"MEDIA_SIGNING_KEY": "6b6b6b6b"}))
+		if err == nil || !strings.Contains(err.Error(), "at least 32 bytes") {
+			t.Errorf("a 4-byte key gave %v", err)
+		}
+	})
+}
