@@ -53,6 +53,8 @@ type Config struct {
 
 	// DemoMerchant creates a demo merchant on the first start (embedded default).
 	DemoMerchant bool
+	// ReservationTTL is how long an unpaid order holds its stock before it is cancelled.
+	ReservationTTL time.Duration
 	// AutoMigrate applies migrations when serve starts. It is on only for the embedded
 	// default: production runs `mercantile migrate` as its own step before a rollout.
 	AutoMigrate bool
@@ -103,6 +105,7 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout:        e.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		ShutdownDrainDelay:     e.duration("SHUTDOWN_DRAIN_DELAY", 0),
 		SessionTTL:             e.duration("SESSION_TTL", 12*time.Hour),
+		ReservationTTL:         e.duration("RESERVATION_TTL", 30*time.Minute),
 		GraphQLIntrospection:   e.boolean("GRAPHQL_INTROSPECTION", true),
 		GraphQLComplexityLimit: e.integer("GRAPHQL_COMPLEXITY_LIMIT", 20000),
 		S3Bucket:               e.str("S3_BUCKET", ""),
