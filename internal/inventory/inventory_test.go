@@ -265,3 +265,29 @@ func TestStockIsCachedAndFresh(t *testing.T) {
 		}
 	})
 }
+
+func TestWarehouses(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, f fixture) {
+		code, name, prio := "EU-1", "Berlin", 5
+		w, err := f.svc.CreateWarehouse(f.ctx, inventory.WarehouseInput{Code: &code, Name: &name, Priority: &prio})
+		if err != nil || w.Priority != 5 || !w.Active {
+			t.Fatalf("create = %+v, %v", w, err)
+		}
+		if _, err := f.svc.CreateWarehouse(f.ctx, inventory.WarehouseInput{Code: &code, Name: &name}); apperr.CodeOf(err) != apperr.Conflict {
+			t.Fatalf("duplicate code: %v", err)
+		}
+		bad := "has space"
+		if _, err := f.svc.CreateWarehouse(f.ctx, inventory.WarehouseInput{Code: &bad}); apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("bad code: %v", err)
+		}
+		off := false
+		if w, err = f.svc.UpdateWarehouse(f.ctx, w.ID, inventory.WarehouseInput{Active: &off}); err != nil || w.Active {
+			t.Fatalf("deactivate = %+v, %v", w, err)
+		}
+		all, more, err := f.svc.Warehouses(f.ctx, paging.Page{Limit: 2})
+		if err != nil || len(all) != 2 || !more {
+			t.Fatalf("page of 2 of 3 warehouses: %d %v %v", len(all), more, err)
+		}
+	})
+}
