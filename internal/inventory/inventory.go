@@ -25,6 +25,7 @@ import (
 	"github.com/mercantile/mercantile/ent/warehouse"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/events"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/kv"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -42,11 +43,6 @@ type Change struct {
 	Available  int64    `json:"available"`
 }
 
-// Publisher announces committed stock changes to other processes.
-type Publisher interface {
-	Publish(ctx context.Context, c Change)
-}
-
 // ProductInvalidator retires cached product pages whose availability changed.
 type ProductInvalidator interface {
 	InvalidateProducts(ctx context.Context, productIDs ...pulid.ID)
@@ -54,18 +50,21 @@ type ProductInvalidator interface {
 
 // Service manages stock.
 type Service struct {
-	client    *ent.Client
-	dialect   string
-	cache     kv.Store
-	catalog   ProductInvalidator
-	publisher Publisher
-	now       func() time.Time
+	client  *ent.Client
+	dialect string
+	cache   kv.Store
+	catalog ProductInvalidator
+	bus     events.Bus
+	now     func() time.Time
 }
 
-// NewService returns an inventory service on db. cache keeps the hot GET by SKU;
-// catalog and publisher may be nil.
-func NewService(db *database.DB, cache kv.Store, catalog ProductInvalidator, publisher Publisher) *Service {
-	return &Service{client: db.Client, dialect: db.Dialect, cache: cache, catalog: catalog, publisher: publisher, now: time.Now}
+// ChangesChannel is the event channel stock changes are published on.
+const ChangesChannel = "inventory_changed"
+
+// NewService returns an inventory service on db. cache keeps the hot GET by SKU; bus
+// carries committed changes to subscribers in every process. catalog and bus may be nil.
+func NewService(db *database.DB, cache kv.Store, catalog ProductInvalidator, bus events.Bus) *Service {
+	return &Service{client: db.Client, dialect: db.Dialect, cache: cache, catalog: catalog, bus: bus, now: time.Now}
 }
 
 // WarehouseLevel is a SKU's stock in one warehouse.
@@ -281,15 +280,59 @@ func (s *Service) announce(ctx context.Context, merchantID pulid.ID, skus map[st
 	if s.catalog != nil {
 		s.catalog.InvalidateProducts(viewer.MerchantSystemContext(ctx, merchantID), products...)
 	}
-	if s.publisher == nil {
+	if s.bus == nil {
 		return
 	}
 	for sku := range skus {
 		st, err := s.readStock(viewer.MerchantSystemContext(ctx, merchantID), s.client, merchantID, sku)
+		if err != nil {
+			continue
+		}
+		payload, err := json.Marshal(Change{MerchantID: merchantID, SKU: sku, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available})
 		if err == nil {
-			s.publisher.Publish(ctx, Change{MerchantID: merchantID, SKU: sku, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available})
+			_ = s.bus.Publish(ctx, ChangesChannel, payload)
 		}
 	}
+}
+
+// Watch delivers the viewer's merchant's committed stock changes of sku ("" for every
+// SKU) until ctx ends. The first value is the current stock, so a subscriber never
+// starts from nothing.
+// Errors: unauthorized, not_found (SKU), unavailable (no event bus).
+func (s *Service) Watch(ctx context.Context, sku string) (<-chan Change, error) {
+	v, err := viewerOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.bus == nil {
+		return nil, apperr.New(apperr.Unavailable, "Live stock updates are not available.")
+	}
+	raw, cancel := s.bus.Subscribe(ctx, ChangesChannel)
+	out := make(chan Change, 1)
+	if sku != "" {
+		st, err := s.readStock(ctx, s.client, v.MerchantID, sku)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		out <- Change{MerchantID: v.MerchantID, SKU: sku, OnHand: st.OnHand, Reserved: st.Reserved, Available: st.Available}
+	}
+	go func() {
+		defer close(out)
+		defer cancel()
+		for payload := range raw {
+			var c Change
+			if json.Unmarshal(payload, &c) != nil || c.MerchantID != v.MerchantID || (sku != "" && c.SKU != sku) {
+				continue
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 // target is a resolved (variant, warehouse) pair with its level.

@@ -2,14 +2,18 @@ package inventory_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/inventorymovement"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/events"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/paging"
 	"github.com/mercantile/mercantile/internal/platform/database"
@@ -290,4 +294,47 @@ func TestWarehouses(t *testing.T) {
 			t.Fatalf("page of 2 of 3 warehouses: %d %v %v", len(all), more, err)
 		}
 	})
+}
+
+func TestWatchSeesCommittedChangesOnly(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Postgres(t)
+	f := newFixture(t, db)
+	bus := events.NewPostgres(db.Pool, slog.New(slog.DiscardHandler), inventory.ChangesChannel)
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	go bus.Run(ctx)
+	<-bus.Ready()
+	svc := inventory.NewService(db, kv.NewMemory(), nil, bus)
+	changes, err := svc.Watch(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := <-changes; first.SKU != "A" || first.OnHand != 0 {
+		t.Fatalf("initial value %+v", first)
+	}
+	// A change rolled back is never announced.
+	err = database.InTx(ctx, db.Client, func(ctx context.Context, _ *ent.Client) error {
+		if _, err := svc.Set(ctx, "A", "W1", 99, ""); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil {
+		t.Fatal("the transaction did not roll back")
+	}
+	if _, err := svc.Set(ctx, "B", "W1", 5, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Set(ctx, "A", "W1", 7, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-changes:
+		if c.SKU != "A" || c.OnHand != 7 || c.Available != 7 {
+			t.Fatalf("change %+v, want A at 7 (not the rolled back 99, not B)", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change arrived")
+	}
 }
