@@ -44,7 +44,17 @@ func (r *queryResolver) Warehouses(ctx context.Context, after *entgql.Cursor[pul
 	return r.client.Warehouse.Query().Paginate(ctx, after, first, before, last, ent.WithWarehouseOrder(orderBy), ent.WithWarehouseFilter(where.Filter))
 }
 
+// ProductImage returns graph.ProductImageResolver implementation.
+func (r *Resolver) ProductImage() graph.ProductImageResolver { return &productImageResolver{r} }
+
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Variant returns graph.VariantResolver implementation.
+func (r *Resolver) Variant() graph.VariantResolver { return &variantResolver{r} }
+
+type (
+	productImageResolver struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	variantResolver      struct{ *Resolver }
+)

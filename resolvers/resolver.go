@@ -10,17 +10,20 @@ import (
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/catalog"
 )
 
 // Resolver is the root of every resolver; it holds what they share.
 type Resolver struct {
-	client *ent.Client
+	client  *ent.Client
+	catalog *catalog.Service
 }
 
-// New returns the resolver root over client. Queries run as the viewer in the request
-// context, so client must be the ordinary privacy-enforcing client.
-func New(client *ent.Client) *Resolver {
-	return &Resolver{client: client}
+// New returns the resolver root over client and the catalog. Queries run as the viewer in
+// the request context, so client must be the ordinary privacy-enforcing client. Serve
+// the schema through WithLoaders, which batches the look-ups of list fields.
+func New(client *ent.Client, catalog *catalog.Service) *Resolver {
+	return &Resolver{client: client, catalog: catalog}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

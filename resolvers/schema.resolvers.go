@@ -11,11 +11,63 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/media"
+	"github.com/mercantile/mercantile/internal/pulid"
 )
+
+// CreateProduct is the resolver for the createProduct field.
+func (r *mutationResolver) CreateProduct(ctx context.Context, input graph.CreateProductInput) (*ent.Product, error) {
+	return r.productNode(ctx)(r.catalog.CreateProduct(ctx, productInput(input)))
+}
+
+// UpdateProduct is the resolver for the updateProduct field.
+func (r *mutationResolver) UpdateProduct(ctx context.Context, id pulid.ID, input graph.UpdateProductInput) (*ent.Product, error) {
+	return r.productNode(ctx)(r.catalog.UpdateProduct(ctx, id, productUpdate(input)))
+}
+
+// DeleteProduct is the resolver for the deleteProduct field.
+func (r *mutationResolver) DeleteProduct(ctx context.Context, id pulid.ID) (pulid.ID, error) {
+	return id, r.catalog.DeleteProduct(ctx, id)
+}
+
+// CreateVariant is the resolver for the createVariant field.
+func (r *mutationResolver) CreateVariant(ctx context.Context, productID pulid.ID, input graph.CreateVariantInput) (*ent.Variant, error) {
+	return r.variantNode(ctx)(r.catalog.CreateVariant(ctx, productID, variantInput(input)))
+}
+
+// UpdateVariant is the resolver for the updateVariant field.
+func (r *mutationResolver) UpdateVariant(ctx context.Context, id pulid.ID, input graph.UpdateVariantInput) (*ent.Variant, error) {
+	return r.variantNode(ctx)(r.catalog.UpdateVariant(ctx, id, variantUpdate(input)))
+}
+
+// DeleteVariant is the resolver for the deleteVariant field.
+func (r *mutationResolver) DeleteVariant(ctx context.Context, id pulid.ID) (pulid.ID, error) {
+	return id, r.catalog.DeleteVariant(ctx, id)
+}
+
+// CreateProductImage is the resolver for the createProductImage field.
+func (r *mutationResolver) CreateProductImage(ctx context.Context, productID pulid.ID, input graph.CreateProductImageInput) (*graph.CreateProductImagePayload, error) {
+	return r.imagePayload(ctx)(r.catalog.CreateImage(ctx, productID, imageInput(input)))
+}
+
+// URL is the resolver for the url field.
+func (r *productImageResolver) URL(ctx context.Context, obj *ent.ProductImage) (string, error) {
+	return r.catalog.ImageURL(obj), nil
+}
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*viewer.Viewer, error) {
 	return currentViewer(ctx)
+}
+
+// Headers is the resolver for the headers field.
+func (r *uploadResolver) Headers(ctx context.Context, obj *media.Upload) ([]*graph.UploadHeader, error) {
+	return uploadHeaders(obj.Headers), nil
+}
+
+// Available is the resolver for the available field.
+func (r *variantResolver) Available(ctx context.Context, obj *ent.Variant) (int, error) {
+	return r.available(ctx, obj)
 }
 
 // Merchant is the resolver for the merchant field.
@@ -28,7 +80,17 @@ func (r *viewerResolver) Role(ctx context.Context, obj *viewer.Viewer) (*string,
 	return roleOf(obj), nil
 }
 
+// Mutation returns graph.MutationResolver implementation.
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
+// Upload returns graph.UploadResolver implementation.
+func (r *Resolver) Upload() graph.UploadResolver { return &uploadResolver{r} }
+
 // Viewer returns graph.ViewerResolver implementation.
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
-type viewerResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	uploadResolver   struct{ *Resolver }
+	viewerResolver   struct{ *Resolver }
+)

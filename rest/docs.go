@@ -62,7 +62,7 @@ func (a *api) docsPage(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusOK
 		}
 		t.Ops = append(t.Ops, docsOp{
-			ID: rt.doc.ID, Method: rt.method, Path: rt.path, Summary: rt.doc.Summary,
+			ID: rt.doc.ID, Method: rt.method, Path: docPath(rt.path), Summary: rt.doc.Summary,
 			Auth: accessText[rt.access], Request: rt.doc.Request, Response: rt.doc.Response,
 			Status: strconv.Itoa(status),
 		})

@@ -21,21 +21,46 @@ type operation struct {
 	Status int
 	// Paged lists take limit and after.
 	Paged bool
-	// HTML and Text mark non-JSON responses.
-	HTML bool
-	Text bool
+	// Params are the query parameters besides limit and after.
+	Params []param
+	// HTML and Text mark non-JSON responses; Binary marks a stored file's bytes.
+	HTML   bool
+	Text   bool
+	Binary bool
+	// Upload marks a request body of raw file bytes. Such routes bound their bodies
+	// themselves, so MAX_BODY_BYTES does not apply to them.
+	Upload bool
+}
+
+// param is a query parameter.
+type param struct {
+	Name        string
+	Description string
+	Required    bool
+	// Schema defaults to a string.
+	Schema map[string]any
 }
 
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
+
+// catchAllParam is how the document names chi's catch-all segment ("/media/*"): OpenAPI
+// has no such syntax, so it becomes one path parameter whose value may contain slashes.
+const catchAllParam = "key"
+
+// docPath is the OpenAPI path of a chi route pattern.
+func docPath(pattern string) string {
+	return strings.Replace(pattern, "*", "{"+catchAllParam+"}", 1)
+}
 
 // openAPI builds the OpenAPI 3.1 document from the route table.
 func (a *api) openAPI() map[string]any {
 	paths := map[string]map[string]any{}
 	for _, rt := range a.routes() {
-		if paths[rt.path] == nil {
-			paths[rt.path] = map[string]any{}
+		path := docPath(rt.path)
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
 		}
-		paths[rt.path][strings.ToLower(rt.method)] = rt.operationObject()
+		paths[path][strings.ToLower(rt.method)] = rt.operationObject()
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
@@ -69,6 +94,8 @@ func (rt route) operationObject() map[string]any {
 		success["content"] = map[string]any{"text/html": map[string]any{"schema": map[string]any{"type": "string"}}}
 	case op.Text:
 		success["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
+	case op.Binary:
+		success["content"] = map[string]any{"*/*": map[string]any{"schema": binary}}
 	case op.Response != "":
 		success["content"] = jsonContent(op.Response)
 	}
@@ -86,15 +113,32 @@ func (rt route) operationObject() map[string]any {
 		responses["413"] = problemRef("Body larger than MAX_BODY_BYTES (payload_too_large).")
 		responses["422"] = problemRef("Well-formed but invalid fields (invalid).")
 	}
+	if op.Upload {
+		responses["400"] = problemRef("The body does not have the signed length (invalid).")
+		responses["403"] = problemRef("The URL's signature does not match or it expired (forbidden).")
+		responses["413"] = problemRef("Larger than the signed size or MAX_IMAGE_BYTES (payload_too_large).")
+		responses["415"] = problemRef("Content-Type differs from the signed one (invalid).")
+	}
 	params := []map[string]any{}
-	for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
-		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+	for _, m := range pathParam.FindAllStringSubmatch(docPath(rt.path), -1) {
+		p := map[string]any{"name": m[1], "in": "path", "required": true, "schema": str}
+		if strings.Contains(rt.path, "*") && m[1] == catchAllParam {
+			p["description"] = "The object key, slashes included."
+		}
+		params = append(params, p)
 		responses["404"] = problemRef("No such object for this merchant (not_found).")
 	}
 	if op.Paged {
 		params = append(params,
 			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 250, "default": 50}},
 			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "string"}, "description": "The end_cursor of the previous page."})
+	}
+	for _, qp := range op.Params {
+		schema := qp.Schema
+		if schema == nil {
+			schema = str
+		}
+		params = append(params, map[string]any{"name": qp.Name, "in": "query", "required": qp.Required, "schema": schema, "description": qp.Description})
 	}
 	out := map[string]any{
 		"operationId": op.ID,
@@ -105,8 +149,12 @@ func (rt route) operationObject() map[string]any {
 	if len(params) > 0 {
 		out["parameters"] = params
 	}
-	if op.Request != "" {
+	switch {
+	case op.Request != "":
 		out["requestBody"] = map[string]any{"required": true, "content": jsonContent(op.Request)}
+	case op.Upload:
+		out["requestBody"] = map[string]any{"required": true, "description": "The file's bytes, sent with the Content-Type and headers the upload named.",
+			"content": map[string]any{"*/*": map[string]any{"schema": binary}}}
 	}
 	switch rt.access {
 	case public:
@@ -160,15 +208,28 @@ var (
 	nullableStr = map[string]any{"type": []string{"string", "null"}}
 	dateTime    = map[string]any{"type": "string", "format": "date-time"}
 	nullableDT  = map[string]any{"type": []string{"string", "null"}, "format": "date-time"}
+	integer     = map[string]any{"type": "integer"}
+	nullableInt = map[string]any{"type": []string{"integer", "null"}}
+	stringList  = map[string]any{"type": "array", "items": str}
+	// binary is a file's bytes (OpenAPI 3.1 spells it with contentMediaType).
+	binary = map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}
 )
 
 func enum(values ...string) map[string]any { return map[string]any{"type": "string", "enum": values} }
+
+func arrayOf(item string) map[string]any { return map[string]any{"type": "array", "items": ref(item)} }
 
 func list(item string) map[string]any {
 	return object(map[string]any{
 		"data":      map[string]any{"type": "array", "items": ref(item)},
 		"page_info": ref("PageInfo"),
 	})
+}
+
+// variantInput is the body of a variant to create or change.
+var variantInput = map[string]any{
+	"sku": str, "option_values": map[string]any{"type": "object", "additionalProperties": str},
+	"price": integer, "compare_at_price": integer, "barcode": str, "weight_grams": integer,
 }
 
 // schemas are the component schemas; the contract test checks real responses against them.
@@ -212,6 +273,46 @@ var schemas = map[string]any{
 	}),
 	"UserCreate": input(map[string]any{"email": str, "name": str, "password": str, "role": enum("owner", "staff", "viewer")}, "email"),
 	"UserList":   list("User"),
+	"Product": object(map[string]any{
+		"id": str, "title": str, "handle": str, "description_html": str, "vendor": str, "product_type": str,
+		"tags": stringList, "status": enum("active", "draft", "archived"),
+		"options": arrayOf("Option"), "variants": arrayOf("Variant"), "images": arrayOf("Image"),
+		"created_at": dateTime, "updated_at": dateTime,
+	}),
+	"Option": object(map[string]any{"name": str, "values": stringList}),
+	"Variant": object(map[string]any{
+		"id": str, "product_id": str, "sku": str, "title": str,
+		"option_values":    map[string]any{"type": "object", "additionalProperties": str, "description": "Option name to value, e.g. {\"Size\": \"M\"}."},
+		"price":            map[string]any{"type": "integer", "description": "In the currency's minor unit (1999 = 19.99)."},
+		"compare_at_price": nullableInt, "currency": str, "barcode": str, "weight_grams": integer, "position": integer,
+		"available":  map[string]any{"type": "integer", "description": "On hand less reserved, over every warehouse."},
+		"created_at": dateTime, "updated_at": dateTime,
+	}),
+	"Image": object(map[string]any{
+		"id": str, "url": str, "position": integer, "alt": str,
+		"status": map[string]any{"type": "string", "enum": []string{"pending", "uploaded"}, "description": "pending until the upload has been received."},
+	}),
+	"ProductCreate": input(map[string]any{
+		"title": str, "handle": str, "description_html": str, "vendor": str, "product_type": str, "tags": stringList,
+		"status": enum("active", "draft", "archived"), "options": arrayOf("Option"), "variants": arrayOf("VariantCreate"),
+	}, "title", "variants"),
+	"ProductUpdate": input(map[string]any{
+		"title": str, "handle": str, "description_html": str, "vendor": str, "product_type": str, "tags": stringList,
+		"status": enum("active", "draft", "archived"), "options": arrayOf("Option"),
+	}),
+	"VariantCreate": input(variantInput, "sku", "price"),
+	"VariantUpdate": input(variantInput),
+	"ProductList":   list("Product"),
+	"ImageCreate": input(map[string]any{
+		"filename": str, "content_type": enum("image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"), "alt": str,
+		"size_bytes": map[string]any{"type": "integer", "minimum": 0, "description": "When given, the upload must be exactly this long; at most MAX_IMAGE_BYTES."},
+	}, "filename", "content_type"),
+	"ImageUpload": object(map[string]any{"image": ref("Image"), "upload": ref("Upload")}),
+	"Upload": object(map[string]any{
+		"method": enum("PUT"), "url": str,
+		"headers":    map[string]any{"type": "object", "additionalProperties": str, "description": "Send these with the request, unchanged."},
+		"expires_at": dateTime,
+	}),
 	"GraphQLRequest": input(map[string]any{
 		"query": str, "operationName": str, "variables": map[string]any{"type": "object"}, "extensions": map[string]any{"type": "object"},
 	}),

@@ -19,6 +19,8 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/auth"
+	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
@@ -31,6 +33,7 @@ type harness struct {
 	t         *testing.T
 	server    *httptest.Server
 	client    *ent.Client
+	dialect   string
 	merchants *merchants.Service
 	api       *api
 	deps      Deps
@@ -41,32 +44,54 @@ func newHarness(t *testing.T) *harness {
 	return newHarnessOn(t, dbtest.Postgres(t))
 }
 
-// newHarnessOn serves the API on db, PostgreSQL or the embedded default's SQLite.
+// testMaxImageBytes keeps the image limit small enough to exceed cheaply.
+const testMaxImageBytes = 64 << 10
+
+// newHarnessOn serves the API on db, PostgreSQL or the embedded default's SQLite, with
+// images on local disk.
 func newHarnessOn(t *testing.T, db *database.DB) *harness {
+	t.Helper()
+	// Started later: the media store needs the server's URL, and the router the store.
+	server := httptest.NewUnstartedServer(nil)
+	images, err := media.NewLocal(t.TempDir(), "http://"+server.Listener.Addr().String(), nil, testMaxImageBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newHarnessWith(t, db, server, images, images.Handler())
+}
+
+// newHarnessWith serves the API from server (not yet started) with images in store;
+// mediaHandler serves /media when images are on local disk.
+func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, store media.Store, mediaHandler http.Handler) *harness {
 	t.Helper()
 	cfg, err := config.FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.MaxBodyBytes = 4 << 10
+	cfg.MaxBodyBytes = 16 << 10
+	cfg.MaxImageBytes = testMaxImageBytes
 	authService := auth.NewService(db.Client, kv.NewMemory(), time.Hour)
 	authService.SetBcryptCost(bcrypt.MinCost)
+	catalogService := catalog.NewService(db, kv.NewMemory(), store, cfg.MaxImageBytes)
+	root := resolvers.New(db.Client, catalogService)
 	registry := prometheus.NewRegistry()
 	deps := Deps{
 		Config: cfg, Logger: slog.New(slog.DiscardHandler), Auth: authService,
-		Merchants: merchants.NewService(db.Client, authService),
-		GraphQL: graph.NewHandler(resolvers.New(db.Client), graph.Options{
+		Merchants: merchants.NewService(db.Client, authService), Catalog: catalogService, Media: mediaHandler,
+		GraphQL: root.WithLoaders(graph.NewHandler(root, graph.Options{
 			ComplexityLimit: 1000, AuthenticateWebsocket: AuthenticateWebsocket(authService), Logger: slog.New(slog.DiscardHandler),
-		}),
+		})),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry, Gatherer: registry,
 		Checks: []Checker{{Name: "database", Check: db.Ping}},
 	}
-	h := &harness{t: t, client: db.Client, merchants: deps.Merchants, deps: deps}
-	h.server = httptest.NewServer(NewRouter(deps))
+	h := &harness{t: t, client: db.Client, dialect: db.Dialect, merchants: deps.Merchants, deps: deps}
+	server.Config.Handler = NewRouter(deps)
+	server.Start()
+	h.server = server
 	t.Cleanup(h.server.Close)
-	h.api = &api{cfg: cfg, log: deps.Logger, auth: authService, merchants: deps.Merchants, graphql: deps.GraphQL,
-		playgrnd: deps.Playground, gatherer: registry}
+	h.api = &api{cfg: cfg, log: deps.Logger, auth: authService, merchants: deps.Merchants, catalog: catalogService,
+		media: mediaHandler, graphql: deps.GraphQL, playgrnd: deps.Playground, gatherer: registry}
 	return h
 }
 
@@ -167,6 +192,11 @@ var apiSuites = map[string]func(*testing.T, *harness){
 	"sessions and CSRF": testSessionsAndCSRF,
 	"bad input":         testBadInput,
 	"key pagination":    testKeyPagination,
+	"catalog":           testCatalog,
+	"catalog bad input": testCatalogBadInput,
+	"catalog access":    testCatalogAccess,
+	"catalog search":    testCatalogSearch,
+	"product images":    testProductImages,
 }
 
 func TestAPIOnPostgres(t *testing.T) {
@@ -325,7 +355,7 @@ func testBadInput(t *testing.T, h *harness) {
 		{"empty name", map[string]any{"name": " "}, 422, "invalid", "name"},
 		{"bad shop domain", map[string]any{"shopify_shop_domain": "example.com"}, 422, "invalid", "shopify_shop_domain"},
 		{"status skips a stage", map[string]any{"status": "sunset"}, 409, "invalid_state_transition", "status"},
-		{"too large", map[string]any{"name": strings.Repeat("x", 8<<10)}, 413, "payload_too_large", ""},
+		{"too large", map[string]any{"name": strings.Repeat("x", 32<<10)}, 413, "payload_too_large", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -411,7 +441,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	deps.Registry = prometheus.NewRegistry()
 	router := NewRouter(deps)
 	chi.Walk(router.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		served[method+" "+route] = true
+		served[method+" "+docPath(route)] = true
 		return nil
 	})
 	for op := range served {
@@ -436,10 +466,24 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	h := newHarness(t)
 	m := h.merchant("zeta", "owner password 1")
 	login := h.do(request{method: "POST", path: "/api/v1/session", body: map[string]any{"email": "owner@zeta.example.com", "password": "owner password 1"}})
+	created := h.do(request{method: "POST", path: "/api/v1/products", key: m.SecretKey, body: tshirtBody()})
+	var p catalog.Product
+	created.decode(t, 201, &p)
 	checks := []struct {
 		schema string
 		reply  reply
 	}{
+		{"Product", created},
+		{"Product", h.do(request{method: "GET", path: "/api/v1/products/" + p.ID, key: m.PublishableKey})},
+		{"Product", h.do(request{method: "PATCH", path: "/api/v1/products/" + p.ID, key: m.SecretKey, body: map[string]any{"status": "draft"}})},
+		{"ProductList", h.do(request{method: "GET", path: "/api/v1/products?limit=1", key: m.SecretKey})},
+		{"ProductList", h.do(request{method: "GET", path: "/api/v1/search?q=shirt", key: m.SecretKey})},
+		{"Variant", h.do(request{method: "POST", path: "/api/v1/products/" + p.ID + "/variants", key: m.SecretKey,
+			body: map[string]any{"sku": "TSHIRT-RED-L", "option_values": map[string]string{"Color": "Red", "Size": "L"}, "price": 1999}})},
+		{"Variant", h.do(request{method: "GET", path: "/api/v1/variants/by-sku/TSHIRT-RED-M", key: m.SecretKey})},
+		{"ImageUpload", h.do(request{method: "POST", path: "/api/v1/products/" + p.ID + "/images", key: m.SecretKey,
+			body: map[string]any{"filename": "front.png", "content_type": "image/png"}})},
+		{"Problem", h.do(request{method: "POST", path: "/api/v1/products", key: m.SecretKey, body: map[string]any{"title": ""}})},
 		{"Merchant", h.do(request{method: "GET", path: "/api/v1/merchant", key: m.SecretKey})},
 		{"APIKeyList", h.do(request{method: "GET", path: "/api/v1/keys", key: m.SecretKey})},
 		{"APIKey", h.do(request{method: "POST", path: "/api/v1/keys", key: m.SecretKey, body: map[string]any{"kind": "secret", "name": "ci"}})},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth"
+	"github.com/mercantile/mercantile/internal/catalog"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/platform/config"
 )
@@ -27,6 +28,10 @@ type Deps struct {
 	Logger    *slog.Logger
 	Auth      *auth.Service
 	Merchants *merchants.Service
+	Catalog   *catalog.Service
+	// Media receives image uploads and serves images under /media when they are kept on
+	// local disk (media.Open's handler); nil when they live in S3.
+	Media http.Handler
 	// GraphQL serves /graphql; Playground serves /playground.
 	GraphQL    http.Handler
 	Playground http.Handler
@@ -44,6 +49,8 @@ type api struct {
 	log       *slog.Logger
 	auth      *auth.Service
 	merchants *merchants.Service
+	catalog   *catalog.Service
+	media     http.Handler
 	checks    []Checker
 	draining  func() bool
 	graphql   http.Handler
@@ -96,6 +103,18 @@ func (a *api) routes() []route {
 		{"POST", "/api/v1/users", private, a.createUser, operation{
 			ID: "createUser", Tag: "Staff", Summary: "Add a staff member (owners).", Request: "UserCreate", Response: "User", Status: http.StatusCreated}},
 	}
+	rs = append(rs, a.catalogRoutes()...)
+	if a.media != nil {
+		rs = append(rs,
+			route{"PUT", "/media/upload/*", public, a.media.ServeHTTP, operation{
+				ID: "uploadMedia", Tag: "Media", Summary: "Receive an image's bytes at the upload URL POST /api/v1/products/{id}/images returned (local storage only; the URL's signature is the credential).",
+				Upload: true}},
+			route{"GET", "/media/*", public, a.media.ServeHTTP, operation{
+				ID: "getMedia", Tag: "Media", Summary: "An uploaded image (local storage only).", Binary: true}},
+			route{"HEAD", "/media/*", public, a.media.ServeHTTP, operation{
+				ID: "headMedia", Tag: "Media", Summary: "An uploaded image's headers (local storage only)."}},
+		)
+	}
 	if a.graphql != nil {
 		gqlDoc := operation{ID: "graphql", Tag: "GraphQL", Summary: "GraphQL endpoint (also websocket for subscriptions); explore it at /playground.",
 			Request: "GraphQLRequest", Response: "GraphQLResponse"}
@@ -121,7 +140,7 @@ func (a *api) routes() []route {
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(d Deps) http.Handler {
 	a := &api{
-		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, checks: d.Checks,
+		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, media: d.Media, checks: d.Checks,
 		draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground, gatherer: d.Gatherer,
 	}
 	if a.draining == nil {
@@ -141,12 +160,16 @@ func NewRouter(d Deps) http.Handler {
 			MaxAge:           600,
 		}))
 	}
-	r.Use(timeout(d.Config.RequestTimeout), limitBody(d.Config.MaxBodyBytes))
+	r.Use(timeout(d.Config.RequestTimeout))
 
 	for _, rt := range a.routes() {
 		h := a.authenticate(rt.access)(rt.handler)
 		if rt.path == "/graphql" {
 			h = a.authenticateGraphQL(rt.handler)
+		}
+		// Uploads are bounded by their signed size and MAX_IMAGE_BYTES instead.
+		if !rt.doc.Upload {
+			h = limitBody(d.Config.MaxBodyBytes)(h)
 		}
 		r.Method(rt.method, rt.path, h)
 	}

@@ -63,7 +63,7 @@ func adminEnv(ctx context.Context) (*services, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := newServices(cfg, db, nil, slog.New(slog.DiscardHandler))
+	svc := newServices(cfg, db, nil, nil, slog.New(slog.DiscardHandler))
 	return svc, func() { _ = db.Close() }, nil
 }
 

@@ -44,6 +44,8 @@ func (b *syncBuffer) String() string {
 func startServer(t *testing.T, env map[string]string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
+	// Images would otherwise go to var/media under the package directory.
+	t.Setenv("MEDIA_DIR", t.TempDir())
 	for k, v := range env {
 		t.Setenv(k, v)
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
@@ -85,14 +87,21 @@ func openStore(ctx context.Context, cfg config.Config) (kv.Store, func(), error)
 type services struct {
 	auth      *auth.Service
 	merchants *merchants.Service
+	catalog   *catalog.Service
 }
 
-func newServices(cfg config.Config, db *database.DB, store kv.Store, _ *slog.Logger) *services {
+// newServices builds the services on db. images is where product images are stored; nil
+// (administrative commands) makes creating images unavailable.
+func newServices(cfg config.Config, db *database.DB, store kv.Store, images media.Store, _ *slog.Logger) *services {
 	if store == nil {
 		store = kv.NewMemory()
 	}
 	a := auth.NewService(db.Client, store, cfg.SessionTTL)
-	return &services{auth: a, merchants: merchants.NewService(db.Client, a)}
+	return &services{
+		auth:      a,
+		merchants: merchants.NewService(db.Client, a),
+		catalog:   catalog.NewService(db, store, images, cfg.MaxImageBytes),
+	}
 }
 
 func serve(ctx context.Context, stdout, _ io.Writer) error {
@@ -111,7 +120,11 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		return err
 	}
 	defer closeStore()
-	svc := newServices(cfg, db, store, log)
+	images, mediaHandler, err := media.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	svc := newServices(cfg, db, store, images, log)
 
 	if cfg.DemoMerchant {
 		if err := ensureDemoMerchant(ctx, cfg, db, svc, stdout); err != nil {
@@ -133,9 +146,10 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		checks = append(checks, rest.Checker{Name: "redis", Check: store.Ping})
 		gqlOpts.APQCache = graph.NewKVQueryCache(store)
 	}
+	root := resolvers.New(db.Client, svc.catalog)
 	deps := rest.Deps{
-		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants,
-		GraphQL:    graph.NewHandler(resolvers.New(db.Client), gqlOpts),
+		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog, Media: mediaHandler,
+		GraphQL:    root.WithLoaders(graph.NewHandler(root, gqlOpts)),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry,
 		Checks:     checks,

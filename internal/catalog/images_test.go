@@ -1,0 +1,131 @@
+package catalog_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/media"
+	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/pulid"
+)
+
+const maxImageBytes = 1 << 20
+
+func TestCreateImage(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, e env) {
+		store, err := media.NewLocal(t.TempDir(), "http://shop.test", nil, maxImageBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := catalog.NewService(e.db, kv.NewMemory(), store, maxImageBytes)
+		p, err := svc.CreateProduct(e.ctx, tshirt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Warm the cache: the image must show at once all the same.
+		if _, err := svc.Product(e.ctx, mustID(p.ID)); err != nil {
+			t.Fatal(err)
+		}
+
+		img, up, err := svc.CreateImage(e.ctx, mustID(p.ID), catalog.ImageInput{
+			Filename: "../Front View.PNG", ContentType: "image/png", Alt: ptr("  Front  "), SizeBytes: ptr(int64(1234)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Position != 1 || img.Alt != "Front" || img.Status != "pending" ||
+			!strings.HasPrefix(img.URL, "http://shop.test/media/merchants/") || !strings.HasSuffix(img.URL, "-front-view.png") {
+			t.Fatalf("image %+v", img)
+		}
+		if up.Method != "PUT" || up.Headers["Content-Type"] != "image/png" || !strings.HasPrefix(up.URL, "http://shop.test/media/upload/merchants/") {
+			t.Fatalf("upload %+v", up)
+		}
+		row, err := e.db.Client.ProductImage.Get(e.ctx, pulid.ID(img.ID))
+		if err != nil || row.SizeBytes == nil || *row.SizeBytes != 1234 || row.ContentType != "image/png" || !strings.Contains(row.StorageKey, img.ID) {
+			t.Fatalf("stored image %+v, %v", row, err)
+		}
+		second, _, err := svc.CreateImage(e.ctx, mustID(p.ID), catalog.ImageInput{Filename: "back.jpg", ContentType: "image/jpeg"})
+		if err != nil || second.Position != 2 {
+			t.Fatalf("second image %+v, %v", second, err)
+		}
+		got, err := svc.Product(e.ctx, mustID(p.ID))
+		if err != nil || len(got.Images) != 2 || got.Images[0].ID != img.ID || got.Images[1].ID != second.ID {
+			t.Fatalf("product images %+v, %v", got.Images, err)
+		}
+
+		tests := []struct {
+			name  string
+			id    string
+			in    catalog.ImageInput
+			code  apperr.Code
+			field string
+		}{
+			{"SVG", p.ID, catalog.ImageInput{Filename: "x.svg", ContentType: "image/svg+xml"}, apperr.Invalid, "content_type"},
+			{"no filename", p.ID, catalog.ImageInput{ContentType: "image/png"}, apperr.Invalid, "filename"},
+			{"long alt", p.ID, catalog.ImageInput{Filename: "x.png", ContentType: "image/png", Alt: ptr(strings.Repeat("a", 513))}, apperr.Invalid, "alt"},
+			{"too large", p.ID, catalog.ImageInput{Filename: "x.png", ContentType: "image/png", SizeBytes: ptr(int64(maxImageBytes + 1))}, apperr.PayloadTooLarge, "size_bytes"},
+			{"invalid beats too large", p.ID, catalog.ImageInput{ContentType: "image/png", SizeBytes: ptr(int64(maxImageBytes + 1))}, apperr.Invalid, "filename"},
+			{"no such product", "prd_01HZZZZZZZZZZZZZZZZZZZZZZZ", catalog.ImageInput{Filename: "x.png", ContentType: "image/png"}, apperr.NotFound, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, _, err := svc.CreateImage(e.ctx, mustID(tt.id), tt.in)
+				ae := apperr.From(err)
+				if ae.Code != tt.code || (tt.field != "" && (len(ae.Fields) == 0 || ae.Fields[0].Field != tt.field)) {
+					t.Fatalf("got %v %+v, want %s naming %q", ae.Code, ae.Fields, tt.code, tt.field)
+				}
+			})
+		}
+		if n := e.db.Client.ProductImage.Query().CountX(e.ctx); n != 2 {
+			t.Fatalf("refused images were written: %d images", n)
+		}
+
+		pk := viewer.NewContext(context.Background(), viewer.Viewer{Kind: viewer.KindPublishableKey, MerchantID: mustMerchant(t, e)})
+		if _, _, err := svc.CreateImage(pk, mustID(p.ID), catalog.ImageInput{Filename: "x.png", ContentType: "image/png"}); apperr.CodeOf(err) != apperr.Forbidden {
+			t.Fatalf("publishable key created an image: %v", err)
+		}
+		if _, _, err := e.svc.CreateImage(e.ctx, mustID(p.ID), catalog.ImageInput{Filename: "x.png", ContentType: "image/png"}); apperr.CodeOf(err) != apperr.Unavailable {
+			t.Fatalf("without a media store: %v", err)
+		}
+	})
+}
+
+func TestAvailability(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, e env) {
+		p, err := e.svc.CreateProduct(e.ctx, tshirt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var levels []*ent.InventoryLevelCreate
+		for i, code := range []string{"EAST", "WEST"} {
+			w := e.db.Client.Warehouse.Create().SetCode(code).SetName(code).SaveX(e.ctx)
+			levels = append(levels, e.db.Client.InventoryLevel.Create().
+				SetVariantID(mustID(p.Variants[0].ID)).SetWarehouseID(w.ID).SetOnHand(int64(10*(i+1))).SetReserved(4))
+		}
+		e.db.Client.InventoryLevel.CreateBulk(levels...).ExecX(e.ctx)
+		red, blue := mustID(p.Variants[0].ID), mustID(p.Variants[1].ID)
+		got, err := e.svc.Availability(e.ctx, []pulid.ID{red, blue})
+		if err != nil || got[red] != 22 || got[blue] != 0 || len(got) != 2 {
+			t.Fatalf("Availability = %v, %v; want %s: 22 (10+20-4-4), %s: 0", got, err, red, blue)
+		}
+		if v, err := e.svc.Variant(e.ctx, red); err != nil || v.Available != 22 {
+			t.Fatalf("Variant(%s).Available = %d, %v", red, v.Available, err)
+		}
+	})
+}
+
+func mustMerchant(t *testing.T, e env) pulid.ID {
+	t.Helper()
+	v, ok := viewer.FromContext(e.ctx)
+	if !ok {
+		t.Fatal("no viewer")
+	}
+	return v.MerchantID
+}
