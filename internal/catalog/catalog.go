@@ -48,6 +48,20 @@ func merchantOf(ctx context.Context) (viewer.Viewer, error) {
 	return v, nil
 }
 
+// mayWrite refuses viewers that may only read before any validation runs, so a
+// storefront key learns nothing about the catalog's rules from a write it may not make.
+// Errors: unauthorized, forbidden.
+func mayWrite(ctx context.Context) error {
+	v, err := merchantOf(ctx)
+	if err != nil {
+		return err
+	}
+	if !v.CanWrite() {
+		return apperr.New(apperr.Forbidden, "These credentials may only read the catalog.")
+	}
+	return nil
+}
+
 // loadProduct reads a product with everything its read model shows.
 func loadProduct(ctx context.Context, client *ent.Client, where ...func(*ent.ProductQuery)) (*ent.Product, error) {
 	q := client.Product.Query().
