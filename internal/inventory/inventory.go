@@ -92,6 +92,19 @@ func viewerOf(ctx context.Context) (viewer.Viewer, error) {
 	return v, nil
 }
 
+// mayWrite refuses viewers that may only read before any validation runs.
+// Errors: unauthorized, forbidden.
+func mayWrite(ctx context.Context) error {
+	v, err := viewerOf(ctx)
+	if err != nil {
+		return err
+	}
+	if !v.CanWrite() {
+		return apperr.New(apperr.Forbidden, "These credentials may not change stock or warehouses.")
+	}
+	return nil
+}
+
 func stockKey(merchantID pulid.ID, sku string) string {
 	return "mercantile:stock:" + merchantID.String() + ":" + sku
 }

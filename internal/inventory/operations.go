@@ -33,6 +33,9 @@ func belowReserved(sku, code string) func() error {
 // Set makes on_hand of a SKU in a warehouse exactly onHand.
 // Errors: invalid, not_found (SKU, warehouse), conflict (below reserved), forbidden.
 func (s *Service) Set(ctx context.Context, sku, warehouseCode string, onHand int64, note string) (Stock, error) {
+	if err := mayWrite(ctx); err != nil {
+		return Stock{}, err
+	}
 	var v apperr.Validation
 	checkQuantity(&v, "on_hand", onHand, true)
 	if err := v.Err(); err != nil {
@@ -47,6 +50,9 @@ func (s *Service) Set(ctx context.Context, sku, warehouseCode string, onHand int
 // Adjust adds delta (negative to remove) to on_hand of a SKU in a warehouse.
 // Errors: invalid, not_found, conflict (would go below reserved), forbidden.
 func (s *Service) Adjust(ctx context.Context, sku, warehouseCode string, delta int64, note string) (Stock, error) {
+	if err := mayWrite(ctx); err != nil {
+		return Stock{}, err
+	}
 	var v apperr.Validation
 	if delta == 0 || delta > MaxQuantity || delta < -MaxQuantity {
 		v.Add("delta", "must be a non-zero whole number of at most %d either way", MaxQuantity)
@@ -106,10 +112,10 @@ func (s *Service) lockLevel(ctx context.Context, tx *ent.Client, id pulid.ID) (*
 // Transfer moves quantity of a SKU's available stock from one warehouse to another.
 // Errors: invalid, not_found, conflict (not enough available at the source), forbidden.
 func (s *Service) Transfer(ctx context.Context, sku, fromCode, toCode string, quantity int64, note string) (Stock, error) {
-	v, err := viewerOf(ctx)
-	if err != nil {
+	if err := mayWrite(ctx); err != nil {
 		return Stock{}, err
 	}
+	v, _ := viewerOf(ctx)
 	var val apperr.Validation
 	checkQuantity(&val, "quantity", quantity, false)
 	if fromCode == toCode {
@@ -118,7 +124,7 @@ func (s *Service) Transfer(ctx context.Context, sku, fromCode, toCode string, qu
 	if err := val.Err(); err != nil {
 		return Stock{}, err
 	}
-	err = database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Client) error {
+	err := database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Client) error {
 		from, err := s.resolve(ctx, tx, sku, fromCode)
 		if err != nil {
 			return err

@@ -45,6 +45,9 @@ func (in WarehouseInput) validate(creating bool) error {
 // CreateWarehouse adds a warehouse.
 // Errors: invalid, conflict (code taken), forbidden.
 func (s *Service) CreateWarehouse(ctx context.Context, in WarehouseInput) (*ent.Warehouse, error) {
+	if err := mayWrite(ctx); err != nil {
+		return nil, err
+	}
 	if err := in.validate(true); err != nil {
 		return nil, err
 	}
@@ -63,6 +66,9 @@ func (s *Service) CreateWarehouse(ctx context.Context, in WarehouseInput) (*ent.
 // UpdateWarehouse changes a warehouse.
 // Errors: not_found, invalid, conflict (code taken), forbidden.
 func (s *Service) UpdateWarehouse(ctx context.Context, id pulid.ID, in WarehouseInput) (*ent.Warehouse, error) {
+	if err := mayWrite(ctx); err != nil {
+		return nil, err
+	}
 	if err := in.validate(false); err != nil {
 		return nil, err
 	}

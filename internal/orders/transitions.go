@@ -10,6 +10,7 @@ import (
 	"github.com/mercantile/mercantile/ent/shipment"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -38,6 +39,9 @@ func invalidTransition(format string, args ...any) error {
 // transition runs change on the locked order inside a transaction and returns the order
 // as it is afterwards.
 func (s *Service) transition(ctx context.Context, id pulid.ID, change func(ctx context.Context, tx *ent.Client, o *ent.Order) error) (*ent.Order, error) {
+	if v, ok := viewer.FromContext(ctx); !ok || !v.CanWrite() || !v.MayReadPrivate() {
+		return nil, apperr.New(apperr.Forbidden, "These credentials may not change orders.")
+	}
 	err := database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Client) error {
 		o, err := s.lockedOrder(ctx, tx, id)
 		if err != nil {
