@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -49,6 +49,13 @@ type DB struct {
 
 	// sqliteMigrationDSN opens the same SQLite file with foreign keys off (see Migrate).
 	sqliteMigrationDSN string
+
+	valuesMu sync.Mutex
+	values   map[any]any
+
+	// writer admits one ent transaction at a time on SQLite (see acquireWriter); nil on
+	// PostgreSQL.
+	writer chan struct{}
 }
 
 // defaultConnectTimeout bounds each new PostgreSQL connection when the URL sets no
@@ -101,13 +108,9 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 		return nil, &unreachableError{addr: addr, err: err}
 	}
 	// Closing this *sql.DB leaves the pool open: Close closes both.
-	db := stdlib.OpenDBFromPool(pool)
-	return &DB{
-		Dialect: dialect.Postgres,
-		SQL:     db,
-		Client:  ent.NewClient(ent.Driver(entsql.OpenDB(dialect.Postgres, db))),
-		Pool:    pool,
-	}, nil
+	db := &DB{Dialect: dialect.Postgres, SQL: stdlib.OpenDBFromPool(pool), Pool: pool}
+	db.Client = ent.NewClient(ent.Driver(newEntDriver(db)))
+	return db, nil
 }
 
 // unreachableError reports a PostgreSQL server that could not be connected to. pgx
@@ -158,13 +161,27 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("database: cannot open sqlite database %s: %w", path, err)
 	}
-	return &DB{
-		Dialect: dialect.SQLite,
-		SQL:     db,
-		Client:  ent.NewClient(ent.Driver(entsql.OpenDB(dialect.SQLite, db))),
+	d := &DB{Dialect: dialect.SQLite, SQL: db, sqliteMigrationDSN: dsn("0"), writer: make(chan struct{}, 1)}
+	d.Client = ent.NewClient(ent.Driver(newEntDriver(d)))
+	return d, nil
+}
 
-		sqliteMigrationDSN: dsn("0"),
-	}, nil
+// Value returns the value stored on db under key, first storing create's result when
+// there is none. Packages that build per-database state on top of a DB (the job queue's
+// insert client) keep it here, so it is made once and lives exactly as long as db. Keys
+// follow context.WithValue's rules: an unexported type of the package that owns them.
+func (db *DB) Value(key any, create func() any) any {
+	db.valuesMu.Lock()
+	defer db.valuesMu.Unlock()
+	v, ok := db.values[key]
+	if !ok {
+		v = create()
+		if db.values == nil {
+			db.values = make(map[any]any)
+		}
+		db.values[key] = v
+	}
+	return v
 }
 
 // Ping checks that the database still answers (readiness probes).

@@ -195,6 +195,14 @@ func TestMigrateConcurrentlyOnPostgres(t *testing.T) {
 	if stmts := schemaDrift(ctx, t, dbs[0]); len(stmts) > 0 {
 		t.Fatalf("schema differs after concurrent migration:\n%s", strings.Join(stmts, ";\n"))
 	}
+	// River's migrator takes no lock of its own; each version must be recorded once.
+	var versions, distinct int
+	if err := dbs[0].SQL.QueryRowContext(ctx, "SELECT count(*), count(DISTINCT version) FROM river_migration").Scan(&versions, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if versions == 0 || versions != distinct {
+		t.Fatalf("river_migration has %d rows for %d versions", versions, distinct)
+	}
 }
 
 func TestInventoryLevelChecks(t *testing.T) {
@@ -332,5 +340,108 @@ func TestPostgresDatabasesAreFreshAndDropped(t *testing.T) {
 		if exists {
 			t.Errorf("database %s still exists after its test ended", name)
 		}
+	}
+}
+
+// Migrate also creates the job queue's tables, with River's migrations.
+func TestMigrateCreatesRiverTables(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := testContext(t)
+			db := d.fresh(t)
+			var versions, jobs int
+			if err := db.SQL.QueryRowContext(ctx, "SELECT count(*) FROM river_migration").Scan(&versions); err != nil {
+				t.Fatal(err)
+			}
+			if versions == 0 {
+				t.Error("river_migration is empty")
+			}
+			if err := db.SQL.QueryRowContext(ctx, "SELECT count(*) FROM river_job").Scan(&jobs); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var again int
+			if err := db.SQL.QueryRowContext(ctx, "SELECT count(*) FROM river_migration").Scan(&again); err != nil {
+				t.Fatal(err)
+			}
+			if again != versions {
+				t.Errorf("river_migration has %d rows after migrating again, %d before", again, versions)
+			}
+		})
+	}
+}
+
+// InTx exposes the *sql.Tx under its ent transaction; statements on it commit and roll
+// back with the ent writes.
+func TestSQLTxFromContext(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := viewer.SystemContext(testContext(t))
+			db := d.fresh(t)
+			if _, _, ok := database.SQLTxFromContext(ctx); ok {
+				t.Error("found a transaction outside InTx")
+			}
+			count := func(handle string) int {
+				var n int
+				q := "SELECT count(*) FROM merchants WHERE handle = " + map[string]string{"postgres": "$1", "sqlite": "?"}[d.name]
+				if err := db.SQL.QueryRowContext(ctx, q, handle).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			insert := func(ctx context.Context, handle string) error {
+				tx, txDB, ok := database.SQLTxFromContext(ctx)
+				if !ok {
+					return errors.New("no *sql.Tx in InTx's context")
+				}
+				if txDB != db {
+					return errors.New("the transaction's DB is not the one InTx ran on")
+				}
+				q := map[string]string{
+					"postgres": "INSERT INTO merchants (id, created_at, updated_at, name, handle) VALUES ($1, now(), now(), $2, $2)",
+					"sqlite":   "INSERT INTO merchants (id, created_at, updated_at, name, handle) VALUES (?1, datetime('now'), datetime('now'), ?2, ?2)",
+				}[d.name]
+				_, err := tx.ExecContext(ctx, q, "mer_"+handle, handle)
+				return err
+			}
+			for _, fail := range []bool{true, false} {
+				handle := map[bool]string{true: "rolled-back", false: "committed"}[fail]
+				err := database.InTx(ctx, db.Client, func(ctx context.Context, tx *ent.Client) error {
+					tx.Merchant.Create().SetName("ent-" + handle).SetHandle("ent-" + handle).SaveX(ctx)
+					// A nested InTx joins the same transaction.
+					if err := database.InTx(ctx, db.Client, func(ctx context.Context, _ *ent.Client) error {
+						return insert(ctx, handle)
+					}); err != nil {
+						return err
+					}
+					if fail {
+						return errors.New("fail")
+					}
+					return nil
+				})
+				if fail != (err != nil) {
+					t.Fatalf("InTx(fail=%v) = %v", fail, err)
+				}
+				want := map[bool]int{true: 0, false: 1}[fail]
+				if got := count(handle); got != want {
+					t.Errorf("%s: %d rows written on the *sql.Tx, want %d", handle, got, want)
+				}
+				if got := count("ent-" + handle); got != want {
+					t.Errorf("%s: %d rows written by ent, want %d", handle, got, want)
+				}
+			}
+
+			// A transaction begun with client.Tx, even inside InTx, is not InTx's.
+			tx, err := db.Client.Tx(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			if _, _, ok := database.SQLTxFromContext(ent.NewTxContext(ctx, tx)); ok {
+				t.Error("found the *sql.Tx of a transaction InTx did not begin")
+			}
+		})
 	}
 }

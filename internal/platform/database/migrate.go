@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -15,16 +16,20 @@ import (
 	"github.com/golang-migrate/migrate/v4/database/sqlite"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/mercantile/mercantile/migrations"
 )
 
 // Migrate applies the migrations embedded for the database's dialect that it has not
-// applied yet. It is idempotent. On PostgreSQL golang-migrate holds an advisory lock
-// while it works, so replicas starting together apply each migration once; the others
-// wait (up to ctx's deadline, or golang-migrate's 15 s default without one) and then find
-// nothing left to do. On SQLite only one process may migrate at a time. A cancelled ctx
-// stops between migrations, never inside one.
+// applied yet, then those of the job queue's tables (River's own migrations, see
+// migrateRiver). It is idempotent. On PostgreSQL each step holds an advisory lock while
+// it works, so replicas starting together apply each migration once; the others wait (up
+// to ctx's deadline, or golang-migrate's 15 s default without one) and then find nothing
+// left to do. On SQLite only one process may migrate at a time. A cancelled ctx stops
+// between migrations, never inside one.
 func (db *DB) Migrate(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -60,6 +65,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 	// ErrNoChange means there was nothing to apply: success.
 	if _, closeErr := m.Close(); err == nil || errors.Is(err, migrate.ErrNoChange) {
 		err = closeErr
+	}
+	if err == nil {
+		err = db.migrateRiver(ctx)
 	}
 	if err == nil && db.Dialect == dialect.SQLite {
 		err = foreignKeyCheck(ctx, db.SQL)
@@ -138,4 +146,57 @@ func foreignKeyCheck(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("a migration left rows violating foreign keys, first %s rowid %d referencing %s", table, rowid.Int64, parent)
 	}
 	return rows.Err()
+}
+
+// riverMigrateLockKey is the advisory lock (pg_advisory_lock's bigint) that serializes
+// River's migrations between processes. golang-migrate's key is derived from the
+// database name with a different scheme; River itself takes no lock while migrating.
+const riverMigrateLockKey int64 = 0x6d65_7263_7276_6d67 // "mercrvmg"
+
+// migrateRiver creates or upgrades the job queue's tables with River's own migrator.
+// They are not copied into migrations/: that directory is generated from ent/schema and
+// checked against it, and River's migrations belong to the River version in go.mod, so
+// upgrading River upgrades its tables on the next Migrate with nothing to regenerate.
+// River records what it applied in its river_migration table; like golang-migrate it
+// runs each version in a transaction of its own.
+func (db *DB) migrateRiver(ctx context.Context) error {
+	quiet := &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)}
+	switch db.Dialect {
+	case dialect.Postgres:
+		// River checks what is applied and then applies the rest, with no lock: two
+		// processes would both try to create the tables. The session lock is held on
+		// a connection of its own while the migrator works on others from the pool.
+		conn, err := db.Pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		defer conn.Release()
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", riverMigrateLockKey); err != nil {
+			return fmt.Errorf("river: taking the migration lock: %w", err)
+		}
+		defer func() {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverMigrateLockKey); err != nil {
+				// The session would keep the lock: end it.
+				_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			}
+		}()
+		m, err := rivermigrate.New(riverpgxv5.New(db.Pool), quiet)
+		if err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		return nil
+	case dialect.SQLite:
+		m, err := rivermigrate.New(riversqlite.New(db.SQL), quiet)
+		if err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown dialect %q", db.Dialect)
 }

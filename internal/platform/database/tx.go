@@ -9,17 +9,26 @@ import (
 
 // InTx runs fn in a transaction: the one already in ctx (ent.TxFromContext), so services
 // compose into their caller's transaction, or a new one committed when fn returns nil.
-// fn receives a context carrying the transaction and its client.
+// fn receives a context carrying the transaction and its client; when client was made by
+// Open, SQLTxFromContext finds the *sql.Tx under the transaction in that context, so
+// other libraries (the job queue) can write in the same transaction.
 func InTx(ctx context.Context, client *ent.Client, fn func(ctx context.Context, tx *ent.Client) error) error {
 	if tx := ent.TxFromContext(ctx); tx != nil {
 		return fn(ctx, tx.Client())
 	}
-	tx, err := client.Tx(ctx)
+	// The DB's ent driver fills st in when it begins the transaction.
+	st := &txState{}
+	tx, err := client.Tx(context.WithValue(ctx, txStateKey{}, st))
 	if err != nil {
 		return fmt.Errorf("starting transaction: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(ent.NewTxContext(ctx, tx), tx.Client()); err != nil {
+	txCtx := ent.NewTxContext(ctx, tx)
+	if st.sqlTx != nil {
+		st.ent = tx
+		txCtx = context.WithValue(txCtx, txStateKey{}, st)
+	}
+	if err := fn(txCtx, tx.Client()); err != nil {
 		return err
 	}
 	return tx.Commit()

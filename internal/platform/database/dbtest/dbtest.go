@@ -29,6 +29,8 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/migrations"
@@ -244,8 +246,9 @@ func dropStaleTemplates(ctx context.Context, admin *pgx.Conn, current string) {
 	}
 }
 
-// templateName names the template after the embedded PostgreSQL migrations, so a new or
-// changed migration gets a new template and an unchanged set reuses the old one.
+// templateName names the template after the embedded PostgreSQL migrations and River's,
+// so a new or changed migration gets a new template and an unchanged set reuses the old
+// one.
 func templateName() (string, error) {
 	h := sha256.New()
 	err := fs.WalkDir(migrations.Postgres, ".", func(path string, d fs.DirEntry, err error) error {
@@ -262,6 +265,16 @@ func templateName() (string, error) {
 	})
 	if err != nil {
 		return "", err
+	}
+	// Migrate also applies River's migrations for the job queue: a River upgrade that
+	// brings new ones needs a new template too.
+	m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range m.AllVersions() {
+		fmt.Fprintf(h, "river\x00%d\x00%d\x00", v.Version, len(v.SQLUp))
+		h.Write([]byte(v.SQLUp))
 	}
 	return templatePrefix + hex.EncodeToString(h.Sum(nil))[:16], nil
 }
