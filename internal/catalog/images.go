@@ -3,12 +3,16 @@ package catalog
 import (
 	"context"
 	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/product"
 	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/jobs"
 	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -86,6 +90,13 @@ func (s *Service) CreateImage(ctx context.Context, productID pulid.ID, in ImageI
 		if upload, err = s.media.PresignPut(ctx, key, in.ContentType, size); err != nil {
 			return err
 		}
+		// Once the upload URL has expired the object is there or never will be: the job
+		// then marks the image uploaded or removes it. Enqueued in this transaction, it
+		// exists exactly when the image does.
+		if err := jobs.Enqueue(ctx, ConfirmImageArgs{ImageID: id, MerchantID: v.MerchantID},
+			&river.InsertOpts{ScheduledAt: upload.ExpiresAt.Add(confirmGrace)}); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "Scheduling the upload check failed.")
+		}
 		s.invalidateAfterCommit(ctx, productID)
 		return nil
 	})
@@ -116,4 +127,61 @@ func checkImage(in ImageInput, alt string, size, maxBytes int64) error {
 		return verr
 	}
 	return err
+}
+
+// confirmGrace lets an upload that started just before its URL expired finish.
+const confirmGrace = time.Minute
+
+// ConfirmImageArgs is the job that settles an image after its upload URL expired.
+type ConfirmImageArgs struct {
+	ImageID    pulid.ID `json:"image_id"`
+	MerchantID pulid.ID `json:"merchant_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ConfirmImageArgs) Kind() string { return "confirm_image_upload" }
+
+// ConfirmImageWorker returns the worker of ConfirmImageArgs, to register with the queue.
+func (s *Service) ConfirmImageWorker() river.Worker[ConfirmImageArgs] {
+	return &confirmImageWorker{svc: s}
+}
+
+type confirmImageWorker struct {
+	river.WorkerDefaults[ConfirmImageArgs]
+	svc *Service
+}
+
+func (w *confirmImageWorker) Work(ctx context.Context, job *river.Job[ConfirmImageArgs]) error {
+	return w.svc.ConfirmImage(viewer.MerchantSystemContext(ctx, job.Args.MerchantID), job.Args.ImageID)
+}
+
+// ConfirmImage marks a pending image uploaded when its object exists in the media store,
+// with the stored size, and deletes the image when it does not: a client that never
+// uploaded must not leave a broken image on the product. An image already settled, or
+// gone, is left alone.
+func (s *Service) ConfirmImage(ctx context.Context, id pulid.ID) error {
+	img, err := s.client.ProductImage.Get(ctx, id)
+	if ent.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return apperr.From(err)
+	}
+	if img.Status != productimage.StatusPending || s.media == nil {
+		return nil
+	}
+	obj, err := s.media.Stat(ctx, img.StorageKey)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		err = s.client.ProductImage.DeleteOneID(id).Exec(ctx)
+	case err != nil:
+		return err
+	default:
+		err = s.client.ProductImage.UpdateOneID(id).SetStatus(productimage.StatusUploaded).SetSizeBytes(obj.Size).Exec(ctx)
+	}
+	if err != nil && !ent.IsNotFound(err) {
+		return apperr.From(err)
+	}
+	s.invalidateAfterCommit(ctx, img.ProductID)
+	return nil
 }

@@ -2,6 +2,8 @@ package catalog_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -128,4 +130,60 @@ func mustMerchant(t *testing.T, e env) pulid.ID {
 		t.Fatal("no viewer")
 	}
 	return v.MerchantID
+}
+
+// TestConfirmImage: once its upload URL expires, an uploaded image is marked uploaded and
+// one never uploaded is removed; the check is scheduled in the image's own transaction.
+func TestConfirmImage(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, e env) {
+		store, err := media.NewLocal(t.TempDir(), "http://shop.test", nil, maxImageBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := catalog.NewService(e.db, kv.NewMemory(), store, maxImageBytes)
+		p, err := svc.CreateProduct(e.ctx, tshirt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		uploaded, up, err := svc.CreateImage(e.ctx, mustID(p.ID), catalog.ImageInput{Filename: "a.png", ContentType: "image/png"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		never, _, err := svc.CreateImage(e.ctx, mustID(p.ID), catalog.ImageInput{Filename: "b.png", ContentType: "image/png"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var scheduled int
+		if err := e.db.SQL.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'confirm_image_upload'`).Scan(&scheduled); err != nil || scheduled != 2 {
+			t.Fatalf("%d confirmation jobs scheduled, %v", scheduled, err)
+		}
+
+		srv := httptest.NewServer(store.Handler())
+		defer srv.Close()
+		req, _ := http.NewRequest("PUT", strings.Replace(up.URL, "http://shop.test", srv.URL, 1), strings.NewReader("png bytes"))
+		for k, v := range up.Headers {
+			req.Header.Set(k, v)
+		}
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("upload: %v %v", resp, err)
+		}
+
+		for _, id := range []string{uploaded.ID, never.ID} {
+			if err := svc.ConfirmImage(e.ctx, mustID(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := svc.Product(e.ctx, mustID(p.ID))
+		if err != nil || len(got.Images) != 1 || got.Images[0].ID != uploaded.ID || got.Images[0].Status != "uploaded" {
+			t.Fatalf("images after confirmation %+v, %v", got.Images, err)
+		}
+		row := e.db.Client.ProductImage.GetX(e.ctx, pulid.ID(uploaded.ID))
+		if row.SizeBytes == nil || *row.SizeBytes != int64(len("png bytes")) {
+			t.Fatalf("stored size %v", row.SizeBytes)
+		}
+		if err := svc.ConfirmImage(e.ctx, mustID(never.ID)); err != nil {
+			t.Fatalf("confirming a removed image again: %v", err)
+		}
+	})
 }
