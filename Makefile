@@ -62,6 +62,10 @@ build: ## static binary at bin/mercantile
 docker: ## container image mercantile (see Dockerfile)
 	docker build -t mercantile .
 
+.PHONY: bench
+bench: ## load-test the catalog API on a seeded scratch database (PostgreSQL, Redis); writes bench/RESULTS.md
+	bash bench/run $(BENCH_FLAGS)
+
 tools: ## install the pinned Go tools into bin/tools
 	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))'; then \
 		echo 'go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)'; \

@@ -23,6 +23,8 @@ commands:
   key create --merchant ID --kind secret|publishable [--name N]
   key revoke --merchant ID --key KEY_ID
   user create --merchant ID --email E --password P [--role owner|staff|viewer] [--name N]
+  seed --merchant ID [--products 1000] [--variants 3] [--warehouses 3] [--seed 1]
+                                          add a synthetic catalog for benchmarks (JSON summary)
 
 Configuration comes from the environment; see README.md.
 `
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return subcommand(ctx, rest, stdout, map[string]command{"create": keyCreate, "revoke": keyRevoke})
 	case "user":
 		return subcommand(ctx, rest, stdout, map[string]command{"create": userCreate})
+	case "seed":
+		return seed(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
