@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -31,7 +32,7 @@ SELECT p.id, p.merchant_id, p.title,
   setweight(to_tsvector('english', regexp_replace(p.description_html, '<[^>]*>', ' ', 'g')), 'C')
 FROM products p
 LEFT JOIN LATERAL (
-  SELECT string_agg(v.sku || ' ' || translate(v.sku, '-_/.', '    '), ' ') AS skus
+  SELECT string_agg(v.sku || ' ' || translate(v.sku, '-_/.', '    '), ' ' ORDER BY v.position, v.sku) AS skus
   FROM variants v WHERE v.merchant_id = p.merchant_id AND v.product_id = p.id
 ) s ON true
 WHERE p.id = $1
@@ -40,7 +41,9 @@ ON CONFLICT (product_id) DO UPDATE SET title = EXCLUDED.title, document = EXCLUD
 const indexSQLite = `
 INSERT INTO product_search (product_id, merchant_id, title, skus, body)
 SELECT p.id, p.merchant_id, p.title,
-  coalesce((SELECT group_concat(v.sku || ' ' || replace(replace(v.sku, '-', ' '), '_', ' '), ' ') FROM variants v WHERE v.product_id = p.id), ''),
+  coalesce((SELECT group_concat(s, ' ') FROM (
+    SELECT v.sku || ' ' || replace(replace(v.sku, '-', ' '), '_', ' ') AS s FROM variants v
+    WHERE v.merchant_id = p.merchant_id AND v.product_id = p.id ORDER BY v.position, v.sku)), ''),
   p.vendor || ' ' || coalesce((SELECT group_concat(t.value, ' ') FROM json_each(CASE json_type(p.tags) WHEN 'array' THEN p.tags ELSE '[]' END) t), '') || ' ' || p.description_html
 FROM products p WHERE p.id = ?`
 
@@ -118,16 +121,29 @@ func (s *Service) Search(ctx context.Context, query string, limit int, after str
 	if err != nil {
 		return SearchPage{}, err
 	}
-	var rows []scored
+	// Results are cached like list pages: any catalog write retires them.
+	var page SearchPage
+	key := fmt.Sprintf("search|%d|%s|%s", limit, after, query)
+	err = s.cache.list(ctx, v.MerchantID, key, &page, func() (any, error) {
+		return s.search(ctx, v.MerchantID, query, limit, cur)
+	})
+	return page, err
+}
+
+func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string, limit int, cur searchCursor) (SearchPage, error) {
+	var (
+		rows []scored
+		err  error
+	)
 	if s.dialect == dialect.Postgres {
-		rows, err = s.searchPostgres(ctx, v.MerchantID, query, limit+1, cur)
+		rows, err = s.searchPostgres(ctx, merchantID, query, limit+1, cur)
 	} else {
-		rows, err = s.searchSQLite(ctx, v.MerchantID, query, limit+1, cur)
+		rows, err = s.searchSQLite(ctx, merchantID, query, limit+1, cur)
 	}
 	if err != nil {
 		return SearchPage{}, err
 	}
-	page := SearchPage{}
+	page := SearchPage{Products: []Product{}}
 	if len(rows) > limit {
 		rows, page.HasMore = rows[:limit], true
 	}
@@ -148,7 +164,7 @@ func (s *Service) Search(ctx context.Context, query string, limit int, after str
 	for _, p := range products {
 		byID[p.ID] = p
 	}
-	currency, err := s.currency(ctx, s.client, v.MerchantID)
+	currency, err := s.currency(ctx, s.client, merchantID)
 	if err != nil {
 		return SearchPage{}, err
 	}
@@ -194,18 +210,16 @@ func parseSearchCursor(after string) (searchCursor, error) {
 const searchPostgres = `
 WITH q AS (SELECT websearch_to_tsquery('english', $2) AS english, websearch_to_tsquery('simple', $2) AS simple),
 candidates AS (
-  SELECT ps.product_id, ps.title, ps.document FROM product_search ps, q
+  SELECT ps.product_id FROM product_search ps, q
   WHERE ps.merchant_id = $1 AND (ps.document @@ q.english OR ps.document @@ q.simple OR $2 <% ps.title)
   UNION
-  SELECT ps.product_id, ps.title, ps.document FROM product_search ps
-  WHERE ps.merchant_id = $1 AND ps.product_id IN (
-    SELECT v.product_id FROM variants v WHERE v.merchant_id = $1 AND v.sku >= $3 AND v.sku < $3 || chr(1114111))
+  SELECT v.product_id FROM variants v WHERE v.merchant_id = $1 AND v.sku >= $3 AND v.sku < $3 || chr(1114111)
 ),
 ranked AS (
-  SELECT c.product_id,
-    (CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.merchant_id = $1 AND v.product_id = c.product_id AND v.sku = $3) THEN 10 ELSE 0 END
-     + ts_rank(c.document, q.english) + ts_rank(c.document, q.simple) + word_similarity($2, c.title))::float8 AS score
-  FROM candidates c, q
+  SELECT ps.product_id,
+    (CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.merchant_id = $1 AND v.product_id = ps.product_id AND v.sku = $3) THEN 10 ELSE 0 END
+     + ts_rank(ps.document, q.english) + ts_rank(ps.document, q.simple) + word_similarity($2, ps.title))::float8 AS score
+  FROM candidates c JOIN product_search ps ON ps.product_id = c.product_id, q
 )
 SELECT product_id, score FROM ranked
 WHERE NOT $4 OR score < $5 OR (score = $5 AND product_id > $6)
