@@ -8,6 +8,15 @@ import (
 	"github.com/mercantile/mercantile/internal/media"
 )
 
+// Adds delta (negative to remove) to a SKU's on hand in a warehouse.
+type AdjustInventoryInput struct {
+	Sku           string `json:"sku"`
+	WarehouseCode string `json:"warehouseCode"`
+	Delta         int    `json:"delta"`
+	// Why stock changed; kept in the ledger.
+	Reason string `json:"reason"`
+}
+
 // An image about to be uploaded.
 type CreateProductImageInput struct {
 	Filename string `json:"filename"`
@@ -59,6 +68,27 @@ type OptionInput struct {
 type OptionValueInput struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// Makes a SKU's on hand in a warehouse exactly onHand.
+type SetInventoryInput struct {
+	Sku           string `json:"sku"`
+	WarehouseCode string `json:"warehouseCode"`
+	OnHand        int    `json:"onHand"`
+	// Kept in the ledger.
+	Reason *string `json:"reason,omitempty"`
+}
+
+type Subscription struct {
+}
+
+// Moves available stock of a SKU from one warehouse to another.
+type TransferInventoryInput struct {
+	Sku               string  `json:"sku"`
+	FromWarehouseCode string  `json:"fromWarehouseCode"`
+	ToWarehouseCode   string  `json:"toWarehouseCode"`
+	Quantity          int     `json:"quantity"`
+	Reason            *string `json:"reason,omitempty"`
 }
 
 // Changes to a product; absent fields stay. Variants change through the variant mutations.

@@ -177,7 +177,7 @@ func TestTenantIsolation(t *testing.T) {
 	db := dbtest.Postgres(t)
 	a := createTenant(t, db.Client, "merchant-a")
 	b := createTenant(t, db.Client, "merchant-b")
-	srv := newServer(t, resolvers.New(db.Client, nil), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
+	srv := newServer(t, resolvers.New(db.Client, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
 
 	t.Run("connections hold only the viewer's rows", func(t *testing.T) {
 		t.Parallel()
@@ -286,7 +286,7 @@ func TestViewer(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				srv := newServer(t, resolvers.New(db.Client, nil), graph.Options{ComplexityLimit: testLimit}, tt.viewer)
+				srv := newServer(t, resolvers.New(db.Client, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, tt.viewer)
 				r := query(t, srv, q, nil)
 				if len(r.Errors) > 0 {
 					t.Fatalf("errors: %+v", r.Errors)
@@ -300,7 +300,7 @@ func TestViewer(t *testing.T) {
 
 	t.Run("ErrUnauthorized without a viewer", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, resolvers.New(db.Client, nil), graph.Options{ComplexityLimit: testLimit}, nil)
+		srv := newServer(t, resolvers.New(db.Client, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, nil)
 		r := query(t, srv, q, nil)
 		if diff := cmp.Diff([]string{"unauthorized"}, r.codes()); diff != "" {
 			t.Errorf("error codes (-want +got):\n%s", diff)
@@ -315,7 +315,7 @@ func TestComplexityLimit(t *testing.T) {
 	t.Parallel()
 	db := dbtest.Postgres(t)
 	b := createTenant(t, db.Client, "merchant-b")
-	srv := newServer(t, resolvers.New(db.Client, nil), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
+	srv := newServer(t, resolvers.New(db.Client, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
 
 	// Costs: id 1, node 1 + children, edges 1 + children, a connection its children
 	// times first (or last, or 50).
@@ -414,7 +414,7 @@ func TestErrorCodes(t *testing.T) {
 	t.Parallel()
 	db := dbtest.Postgres(t)
 	b := createTenant(t, db.Client, "merchant-b")
-	srv := newServer(t, resolvers.New(db.Client, nil), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
+	srv := newServer(t, resolvers.New(db.Client, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, secretKey(b.merchant))
 
 	t.Run("the request's own faults are invalid", func(t *testing.T) {
 		t.Parallel()
@@ -494,7 +494,7 @@ func TestErrorCodes(t *testing.T) {
 				t.Parallel()
 				var logs syncBuffer
 				opts := graph.Options{ComplexityLimit: testLimit, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-				srv := newServer(t, failingRoot{Resolver: resolvers.New(db.Client, nil), fail: tt.fail}, opts, secretKey(b.merchant))
+				srv := newServer(t, failingRoot{Resolver: resolvers.New(db.Client, resolvers.Services{}), fail: tt.fail}, opts, secretKey(b.merchant))
 				r := query(t, srv, `{ viewer { kind } }`, nil)
 				if diff := cmp.Diff([]gqlError{tt.want}, r.Errors); diff != "" {
 					t.Errorf("errors (-want +got):\n%s", diff)
@@ -522,7 +522,7 @@ func TestErrorCodes(t *testing.T) {
 func TestIntrospection(t *testing.T) {
 	t.Parallel()
 	// The schema's own fields never reach a resolver, so no database is needed.
-	root := resolvers.New(nil, nil)
+	root := resolvers.New(nil, resolvers.Services{})
 	const q = `{ __schema { queryType { name } } }`
 
 	t.Run("off", func(t *testing.T) {
@@ -559,7 +559,7 @@ func TestIntrospection(t *testing.T) {
 
 func TestGET(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, resolvers.New(nil, nil), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
+	srv := newServer(t, resolvers.New(nil, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"?query="+url.QueryEscape(`{ __typename }`), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -587,7 +587,7 @@ func TestPersistedQueries(t *testing.T) {
 
 	t.Run("in process", func(t *testing.T) {
 		t.Parallel()
-		srv := newServer(t, resolvers.New(nil, nil), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
+		srv := newServer(t, resolvers.New(nil, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit}, secretKey("mer_b"))
 		r := post(t, srv, map[string]any{"extensions": extensions})
 		if diff := cmp.Diff(unknown, r.Errors); diff != "" {
 			t.Fatalf("unknown hash: errors (-want +got):\n%s", diff)
@@ -617,8 +617,8 @@ func TestPersistedQueries(t *testing.T) {
 		query := fmt.Sprintf("{ __typename alias%d: __typename }", time.Now().UnixNano())
 		hash := sha256.Sum256([]byte(query))
 		ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(hash[:])}}
-		replicaA := newServer(t, resolvers.New(nil, nil), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
-		replicaB := newServer(t, resolvers.New(nil, nil), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
+		replicaA := newServer(t, resolvers.New(nil, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
+		replicaB := newServer(t, resolvers.New(nil, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit, APQCache: graph.NewKVQueryCache(store)}, secretKey("mer_b"))
 		if r := post(t, replicaB, map[string]any{"extensions": ext}); len(r.Errors) == 0 {
 			t.Fatal("replica B knew the query before anyone registered it")
 		}
@@ -648,7 +648,7 @@ func TestWebsocket(t *testing.T) {
 		return viewer.NewContext(ctx, *secretKey("mer_b")), nil
 	}
 	// No viewer on the upgrade request: browsers cannot send the key there.
-	srv := newServer(t, resolvers.New(nil, nil), graph.Options{ComplexityLimit: testLimit, AuthenticateWebsocket: authenticate}, nil)
+	srv := newServer(t, resolvers.New(nil, resolvers.Services{}), graph.Options{ComplexityLimit: testLimit, AuthenticateWebsocket: authenticate}, nil)
 
 	type message struct {
 		ID      string          `json:"id,omitempty"`

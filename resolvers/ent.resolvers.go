@@ -44,6 +44,9 @@ func (r *queryResolver) Warehouses(ctx context.Context, after *entgql.Cursor[pul
 	return r.client.Warehouse.Query().Paginate(ctx, after, first, before, last, ent.WithWarehouseOrder(orderBy), ent.WithWarehouseFilter(where.Filter))
 }
 
+// Order returns graph.OrderResolver implementation.
+func (r *Resolver) Order() graph.OrderResolver { return &orderResolver{r} }
+
 // ProductImage returns graph.ProductImageResolver implementation.
 func (r *Resolver) ProductImage() graph.ProductImageResolver { return &productImageResolver{r} }
 
@@ -53,8 +56,13 @@ func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 // Variant returns graph.VariantResolver implementation.
 func (r *Resolver) Variant() graph.VariantResolver { return &variantResolver{r} }
 
+// Warehouse returns graph.WarehouseResolver implementation.
+func (r *Resolver) Warehouse() graph.WarehouseResolver { return &warehouseResolver{r} }
+
 type (
+	orderResolver        struct{ *Resolver }
 	productImageResolver struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	variantResolver      struct{ *Resolver }
+	warehouseResolver    struct{ *Resolver }
 )

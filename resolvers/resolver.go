@@ -11,19 +11,30 @@ import (
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/inventory"
+	"github.com/mercantile/mercantile/internal/orders"
 )
+
+// Services are the domain services resolvers call; REST calls the same ones.
+type Services struct {
+	Catalog   *catalog.Service
+	Inventory *inventory.Service
+	Orders    *orders.Service
+}
 
 // Resolver is the root of every resolver; it holds what they share.
 type Resolver struct {
-	client  *ent.Client
-	catalog *catalog.Service
+	client    *ent.Client
+	catalog   *catalog.Service
+	inventory *inventory.Service
+	orders    *orders.Service
 }
 
-// New returns the resolver root over client and the catalog. Queries run as the viewer in
-// the request context, so client must be the ordinary privacy-enforcing client. Serve
+// New returns the resolver root over client and the services. Queries run as the viewer
+// in the request context, so client must be the ordinary privacy-enforcing client. Serve
 // the schema through WithLoaders, which batches the look-ups of list fields.
-func New(client *ent.Client, catalog *catalog.Service) *Resolver {
-	return &Resolver{client: client, catalog: catalog}
+func New(client *ent.Client, svc Services) *Resolver {
+	return &Resolver{client: client, catalog: svc.Catalog, inventory: svc.Inventory, orders: svc.Orders}
 }
 
 var _ graph.ResolverRoot = (*Resolver)(nil)

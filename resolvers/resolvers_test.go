@@ -59,7 +59,7 @@ func newServer(t *testing.T, db *database.DB, client *ent.Client) *server {
 		t.Fatal(err)
 	}
 	svc := catalog.NewService(&database.DB{Dialect: db.Dialect, SQL: db.SQL, Client: client}, kv.NewMemory(), images, 1<<20)
-	root := resolvers.New(client, svc)
+	root := resolvers.New(client, resolvers.Services{Catalog: svc})
 	h := root.WithLoaders(graph.NewHandler(root, graph.Options{ComplexityLimit: 1 << 20, Logger: slog.New(slog.DiscardHandler)}))
 	return &server{t: t, db: db, catalog: svc, handler: h}
 }

@@ -131,7 +131,7 @@ func (a *api) getVariant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getVariantBySKU(w http.ResponseWriter, r *http.Request) {
-	v, err := a.catalog.VariantBySKU(r.Context(), chi.URLParam(r, "sku"))
+	v, err := a.catalog.VariantBySKU(r.Context(), skuParam(r))
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
@@ -230,7 +230,7 @@ func (a *api) catalogRoutes() []route {
 	return []route{
 		{"POST", "/api/v1/products", private, a.createProduct, operation{
 			ID: "createProduct", Tag: "Catalog", Summary: "Create a product with its options and variants; a SKU the merchant already has is a conflict naming it.",
-			Request: "ProductCreate", Response: "Product", Status: http.StatusCreated}},
+			Request: "ProductCreate", Response: "Product", Status: http.StatusCreated, Idempotent: true}},
 		{"GET", "/api/v1/products", storefront, a.listProducts, operation{
 			ID: "listProducts", Tag: "Catalog", Summary: "The merchant's products in creation order (publishable keys allowed).",
 			Response: "ProductList", Paged: true, Params: filters}},
@@ -244,10 +244,11 @@ func (a *api) catalogRoutes() []route {
 		{"GET", "/api/v1/products/by-handle/{handle}", storefront, a.getProductByHandle, operation{
 			ID: "getProductByHandle", Tag: "Catalog", Summary: "The product with this handle (publishable keys allowed).", Response: "Product"}},
 		{"POST", id + "/variants", private, a.createVariant, operation{
-			ID: "createVariant", Tag: "Catalog", Summary: "Add a variant to a product.", Request: "VariantCreate", Response: "Variant", Status: http.StatusCreated}},
+			ID: "createVariant", Tag: "Catalog", Summary: "Add a variant to a product.", Request: "VariantCreate", Response: "Variant", Status: http.StatusCreated,
+			Idempotent: true}},
 		{"POST", id + "/images", private, a.createImage, operation{
 			ID: "createProductImage", Tag: "Catalog", Summary: "Add an image: returns it (pending) and the upload request that sends its bytes straight to storage.",
-			Request: "ImageCreate", Response: "ImageUpload", Status: http.StatusCreated}},
+			Request: "ImageCreate", Response: "ImageUpload", Status: http.StatusCreated, Idempotent: true}},
 		{"GET", "/api/v1/variants/{id}", storefront, a.getVariant, operation{
 			ID: "getVariant", Tag: "Catalog", Summary: "A variant with its availability (publishable keys allowed).", Response: "Variant"}},
 		{"PATCH", "/api/v1/variants/{id}", private, a.patchVariant, operation{

@@ -30,6 +30,14 @@ type operation struct {
 	// Upload marks a request body of raw file bytes. Such routes bound their bodies
 	// themselves, so MAX_BODY_BYTES does not apply to them.
 	Upload bool
+	// OptionalBody marks a Request the client may leave out entirely.
+	OptionalBody bool
+	// Idempotent routes honour the Idempotency-Key header.
+	Idempotent bool
+	// Conflict says when the route answers 409, with the codes.
+	Conflict string
+	// NotFound says when a route without path parameters answers 404.
+	NotFound string
 }
 
 // param is a query parameter.
@@ -133,6 +141,28 @@ func (rt route) operationObject() map[string]any {
 			map[string]any{"name": "limit", "in": "query", "schema": map[string]any{"type": "integer", "minimum": 1, "maximum": 250, "default": 50}},
 			map[string]any{"name": "after", "in": "query", "schema": map[string]any{"type": "string"}, "description": "The end_cursor of the previous page."})
 	}
+	if op.Idempotent {
+		params = append(params, map[string]any{"name": idempotencyHeader, "in": "header", "required": false,
+			"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": 255},
+			"description": "Makes a retry safe: the same key with the same path and body within 24 hours returns the first response " +
+				"(with Idempotent-Replayed: true) instead of running again. 5xx responses are not kept."})
+		success["headers"] = map[string]any{replayedHeader: map[string]any{
+			"description": "true when this is the recorded response to an earlier request with the same Idempotency-Key.",
+			"schema":      map[string]any{"type": "string", "enum": []string{"true"}}}}
+	}
+	if op.NotFound != "" {
+		responses["404"] = problemRef(op.NotFound)
+	}
+	conflicts := []string{}
+	if op.Conflict != "" {
+		conflicts = append(conflicts, op.Conflict)
+	}
+	if op.Idempotent {
+		conflicts = append(conflicts, "The Idempotency-Key was used with another path or body, or its first request is still running (idempotency_conflict).")
+	}
+	if len(conflicts) > 0 {
+		responses["409"] = problemRef(strings.Join(conflicts, " "))
+	}
 	for _, qp := range op.Params {
 		schema := qp.Schema
 		if schema == nil {
@@ -151,7 +181,7 @@ func (rt route) operationObject() map[string]any {
 	}
 	switch {
 	case op.Request != "":
-		out["requestBody"] = map[string]any{"required": true, "content": jsonContent(op.Request)}
+		out["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": jsonContent(op.Request)}
 	case op.Upload:
 		out["requestBody"] = map[string]any{"required": true, "description": "The file's bytes, sent with the Content-Type and headers the upload named.",
 			"content": map[string]any{"*/*": map[string]any{"schema": binary}}}
@@ -231,6 +261,33 @@ var variantInput = map[string]any{
 	"sku": str, "option_values": map[string]any{"type": "object", "additionalProperties": str},
 	"price": integer, "compare_at_price": integer, "barcode": str, "weight_grams": integer,
 }
+
+// paymentProps are an order's payment: how it is paid and how far.
+var paymentProps = map[string]any{
+	"provider": enum("manual", "stripe"),
+	"status":   enum("pending", "requires_action", "processing", "succeeded", "failed", "canceled"),
+}
+
+// addressProps are a postal address's fields; empty ones are left out.
+var addressProps = map[string]any{
+	"name": str, "company": str, "line1": str, "line2": str, "city": str, "region": str,
+	"postal_code": str, "country": map[string]any{"type": "string", "description": "ISO 3166-1 alpha-2, e.g. US."}, "phone": str,
+}
+
+// nullableAddress is an address, or null when none was given.
+var nullableAddress = map[string]any{"type": []string{"object", "null"}, "properties": addressProps, "additionalProperties": false}
+
+var warehouseInput = map[string]any{
+	"code": map[string]any{"type": "string", "description": "1 to 64 letters, digits, dots, dashes or underscores; unique per merchant."},
+	"name": str, "address": ref("Address"),
+	"priority": map[string]any{"type": "integer", "minimum": 0, "description": "Lower ships first (1 before 2); ties by code. Default 100."},
+	"active":   map[string]any{"type": "boolean", "description": "Inactive warehouses are not allocated new orders."},
+}
+
+var (
+	quantity = map[string]any{"type": "integer", "minimum": 1}
+	stock    = map[string]any{"type": "integer", "minimum": 0}
+)
 
 // schemas are the component schemas; the contract test checks real responses against them.
 var schemas = map[string]any{
@@ -313,6 +370,77 @@ var schemas = map[string]any{
 		"headers":    map[string]any{"type": "object", "additionalProperties": str, "description": "Send these with the request, unchanged."},
 		"expires_at": dateTime,
 	}),
+	"Address": map[string]any{"type": "object", "properties": addressProps, "required": []string{}, "additionalProperties": false},
+	"Warehouse": object(map[string]any{
+		"id": str, "code": str, "name": str, "address": nullableAddress, "priority": integer, "active": map[string]any{"type": "boolean"},
+		"created_at": dateTime, "updated_at": dateTime,
+	}),
+	"WarehouseCreate": input(warehouseInput, "code", "name"),
+	"WarehouseUpdate": input(warehouseInput),
+	"WarehouseList":   list("Warehouse"),
+	"Inventory": object(map[string]any{
+		"sku": str, "on_hand": integer, "reserved": integer,
+		"available": map[string]any{"type": "integer", "description": "on_hand less reserved: what can still be sold."},
+		"levels":    arrayOf("InventoryLevel"),
+	}),
+	"InventoryLevel": object(map[string]any{"warehouse_code": str, "on_hand": integer, "reserved": integer, "available": integer}),
+	"InventorySet": input(map[string]any{
+		"sku": str, "warehouse_code": str, "on_hand": stock, "reason": map[string]any{"type": "string", "description": "Kept in the ledger."},
+	}, "sku", "warehouse_code", "on_hand"),
+	"InventoryAdjust": input(map[string]any{
+		"sku": str, "warehouse_code": str, "delta": map[string]any{"type": "integer", "description": "Non-zero; negative removes stock."},
+		"reason": map[string]any{"type": "string", "description": "Why stock changed; kept in the ledger."},
+	}, "sku", "warehouse_code", "delta", "reason"),
+	"InventoryTransfer": input(map[string]any{
+		"sku": str, "from_warehouse_code": str, "to_warehouse_code": str, "quantity": quantity, "reason": str,
+	}, "sku", "from_warehouse_code", "to_warehouse_code", "quantity"),
+	"Movement": object(map[string]any{
+		"id": str, "sku": str, "warehouse_id": str, "order_id": nullableStr,
+		"on_hand_delta": integer, "reserved_delta": integer, "on_hand_after": integer, "reserved_after": integer,
+		"reason": enum("set", "adjust", "reserve", "release", "commit", "transfer_in", "transfer_out", "import", "shopify_sync", "return"),
+		"note":   str, "actor": map[string]any{"type": "string", "description": `"user:usr_...", "key:key_..." or "system".`},
+		"created_at": dateTime,
+	}),
+	"MovementList": list("Movement"),
+	"Order": object(map[string]any{
+		"id": str, "number": integer, "name": map[string]any{"type": "string", "description": `The display name, "#1001".`},
+		"status":             enum("open", "closed", "cancelled"),
+		"financial_status":   enum("pending", "paid", "partially_refunded", "refunded", "voided"),
+		"fulfillment_status": enum("unfulfilled", "partial", "fulfilled"),
+		"email":              str, "currency": str,
+		"subtotal": integer, "shipping_total": integer, "tax_total": integer,
+		"total":           map[string]any{"type": "integer", "description": "subtotal + shipping_total + tax_total, in the currency's minor unit."},
+		"amount_refunded": integer, "shipping_address": nullableAddress, "note": str,
+		"line_items": arrayOf("OrderLineItem"), "shipments": arrayOf("Shipment"),
+		"payment":                map[string]any{"type": []string{"object", "null"}, "properties": paymentProps, "required": sortedKeys(paymentProps), "additionalProperties": false},
+		"cancel_reason":          str,
+		"reservation_expires_at": map[string]any{"type": []string{"string", "null"}, "format": "date-time", "description": "When an unpaid order is cancelled and its stock released."},
+		"paid_at":                nullableDT, "cancelled_at": nullableDT, "closed_at": nullableDT,
+		"created_at": dateTime, "updated_at": dateTime,
+	}),
+	"OrderLineItem": object(map[string]any{
+		"id": str, "sku": str, "title": str, "variant_title": str, "quantity": integer,
+		"unit_price": map[string]any{"type": "integer", "description": "The catalog price when the order was placed."}, "total": integer,
+	}),
+	"Shipment": object(map[string]any{
+		"id": str, "warehouse_code": str, "status": enum("pending", "shipped", "delivered", "cancelled"),
+		"carrier": str, "tracking_number": str, "shipped_at": nullableDT, "delivered_at": nullableDT,
+		"line_items": map[string]any{"type": "array", "items": object(map[string]any{"sku": str, "quantity": integer})},
+	}),
+	"OrderCreate": input(map[string]any{
+		"email": str, "currency": map[string]any{"type": "string", "description": "When given, the merchant's currency."},
+		"shipping_address": map[string]any{"type": "object", "properties": addressProps, "additionalProperties": false,
+			"required": []string{"name", "line1", "city", "postal_code", "country"}},
+		"line_items": map[string]any{"type": "array", "minItems": 1, "description": "A SKU may appear in one line only.",
+			"items": input(map[string]any{"sku": str, "quantity": quantity}, "sku", "quantity")},
+		"note": str,
+	}, "email", "shipping_address", "line_items"),
+	"OrderList":   list("Order"),
+	"OrderCancel": input(map[string]any{"reason": str}),
+	"RefundCreate": input(map[string]any{
+		"amount": map[string]any{"type": "integer", "minimum": 1, "description": "Default: everything paid and not yet refunded."}, "reason": str,
+	}),
+	"ShipmentShip": input(map[string]any{"carrier": str, "tracking_number": str}, "carrier"),
 	"GraphQLRequest": input(map[string]any{
 		"query": str, "operationName": str, "variables": map[string]any{"type": "object"}, "extensions": map[string]any{"type": "object"},
 	}),

@@ -20,8 +20,12 @@ import (
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/events"
+	"github.com/mercantile/mercantile/internal/idempotency"
+	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
@@ -73,11 +77,14 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 	authService := auth.NewService(db.Client, kv.NewMemory(), time.Hour)
 	authService.SetBcryptCost(bcrypt.MinCost)
 	catalogService := catalog.NewService(db, kv.NewMemory(), store, cfg.MaxImageBytes)
-	root := resolvers.New(db.Client, catalogService)
+	inventoryService := inventory.NewService(db, kv.NewMemory(), catalogService, newBus(t, db))
+	ordersService := orders.NewService(db, inventoryService, time.Hour)
+	root := resolvers.New(db.Client, resolvers.Services{Catalog: catalogService, Inventory: inventoryService, Orders: ordersService})
 	registry := prometheus.NewRegistry()
 	deps := Deps{
 		Config: cfg, Logger: slog.New(slog.DiscardHandler), Auth: authService,
-		Merchants: merchants.NewService(db.Client, authService), Catalog: catalogService, Media: mediaHandler,
+		Merchants: merchants.NewService(db.Client, authService), Catalog: catalogService,
+		Inventory: inventoryService, Orders: ordersService, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
 		GraphQL: root.WithLoaders(graph.NewHandler(root, graph.Options{
 			ComplexityLimit: 1000, AuthenticateWebsocket: AuthenticateWebsocket(authService), Logger: slog.New(slog.DiscardHandler),
 		})),
@@ -91,8 +98,35 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 	h.server = server
 	t.Cleanup(h.server.Close)
 	h.api = &api{cfg: cfg, log: deps.Logger, auth: authService, merchants: deps.Merchants, catalog: catalogService,
+		inventory: inventoryService, orders: ordersService, idempotency: deps.Idempotency,
 		media: mediaHandler, graphql: deps.GraphQL, playgrnd: deps.Playground, gatherer: registry}
 	return h
+}
+
+// newBus is the event bus serve builds: LISTEN/NOTIFY on PostgreSQL, listening until the
+// test ends (and before it starts), in process on SQLite.
+func newBus(t *testing.T, db *database.DB) events.Bus {
+	t.Helper()
+	if db.Pool == nil {
+		return events.NewLocal()
+	}
+	bus := events.NewPostgres(db.Pool, slog.New(slog.DiscardHandler), inventory.ChangesChannel)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bus.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-bus.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event listener did not start")
+	}
+	return bus
 }
 
 func (h *harness) merchant(handle, ownerPassword string) merchants.Created {
@@ -197,6 +231,13 @@ var apiSuites = map[string]func(*testing.T, *harness){
 	"catalog access":    testCatalogAccess,
 	"catalog search":    testCatalogSearch,
 	"product images":    testProductImages,
+	"warehouses":        testWarehouses,
+	"stock":             testStock,
+	"orders":            testOrderFlow,
+	"order bad input":   testOrderBadInput,
+	"order access":      testOrderAccess,
+	"idempotency":       testIdempotency,
+	"graphql commerce":  testGraphQLCommerce,
 }
 
 func TestAPIOnPostgres(t *testing.T) {
@@ -493,6 +534,7 @@ func TestResponsesMatchSchemas(t *testing.T) {
 		{"Health", h.do(request{method: "GET", path: "/healthz"})},
 		{"Readiness", h.do(request{method: "GET", path: "/readyz"})},
 	}
+	checks = append(checks, commerceReplies(t, h)...)
 	for _, c := range checks {
 		t.Run(c.schema, func(t *testing.T) {
 			var v any

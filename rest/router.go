@@ -18,7 +18,10 @@ import (
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/idempotency"
+	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/platform/config"
 )
 
@@ -29,6 +32,10 @@ type Deps struct {
 	Auth      *auth.Service
 	Merchants *merchants.Service
 	Catalog   *catalog.Service
+	Inventory *inventory.Service
+	Orders    *orders.Service
+	// Idempotency records the responses of POSTs sent with an Idempotency-Key.
+	Idempotency *idempotency.Store
 	// Media receives image uploads and serves images under /media when they are kept on
 	// local disk (media.Open's handler); nil when they live in S3.
 	Media http.Handler
@@ -45,17 +52,20 @@ type Deps struct {
 }
 
 type api struct {
-	cfg       config.Config
-	log       *slog.Logger
-	auth      *auth.Service
-	merchants *merchants.Service
-	catalog   *catalog.Service
-	media     http.Handler
-	checks    []Checker
-	draining  func() bool
-	graphql   http.Handler
-	playgrnd  http.Handler
-	gatherer  prometheus.Gatherer
+	cfg         config.Config
+	log         *slog.Logger
+	auth        *auth.Service
+	merchants   *merchants.Service
+	catalog     *catalog.Service
+	inventory   *inventory.Service
+	orders      *orders.Service
+	idempotency *idempotency.Store
+	media       http.Handler
+	checks      []Checker
+	draining    func() bool
+	graphql     http.Handler
+	playgrnd    http.Handler
+	gatherer    prometheus.Gatherer
 }
 
 // route is one endpoint: how it is served and how it is documented.
@@ -93,6 +103,8 @@ func (a *api) routes() []route {
 			Request: "MerchantUpdate", Response: "Merchant"}},
 		{"GET", "/api/v1/keys", private, a.listKeys, operation{
 			ID: "listKeys", Tag: "Keys", Summary: "The merchant's API keys (secrets are never shown again).", Response: "APIKeyList", Paged: true}},
+		// Not idempotent: a recorded response would keep the new key's secret in the
+		// database for a day, where keys are otherwise stored only as hashes.
 		{"POST", "/api/v1/keys", private, a.createKey, operation{
 			ID: "createKey", Tag: "Keys", Summary: "Create a secret (sk_) or publishable (pk_) key; the response holds the key once (owners).",
 			Request: "APIKeyCreate", Response: "APIKey", Status: http.StatusCreated}},
@@ -101,9 +113,12 @@ func (a *api) routes() []route {
 		{"GET", "/api/v1/users", private, a.listUsers, operation{
 			ID: "listUsers", Tag: "Staff", Summary: "The merchant's staff.", Response: "UserList", Paged: true}},
 		{"POST", "/api/v1/users", private, a.createUser, operation{
-			ID: "createUser", Tag: "Staff", Summary: "Add a staff member (owners).", Request: "UserCreate", Response: "User", Status: http.StatusCreated}},
+			ID: "createUser", Tag: "Staff", Summary: "Add a staff member (owners).", Request: "UserCreate", Response: "User", Status: http.StatusCreated,
+			Idempotent: true}},
 	}
 	rs = append(rs, a.catalogRoutes()...)
+	rs = append(rs, a.inventoryRoutes()...)
+	rs = append(rs, a.orderRoutes()...)
 	if a.media != nil {
 		rs = append(rs,
 			route{"PUT", "/media/upload/*", public, a.media.ServeHTTP, operation{
@@ -140,8 +155,9 @@ func (a *api) routes() []route {
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(d Deps) http.Handler {
 	a := &api{
-		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, media: d.Media, checks: d.Checks,
-		draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground, gatherer: d.Gatherer,
+		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders,
+		idempotency: d.Idempotency, media: d.Media, checks: d.Checks, draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground,
+		gatherer: d.Gatherer,
 	}
 	if a.draining == nil {
 		a.draining = func() bool { return false }
@@ -155,7 +171,7 @@ func NewRouter(d Deps) http.Handler {
 			AllowedOrigins:   d.Config.CORSAllowedOrigins,
 			AllowedMethods:   []string{"GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"},
 			AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key", csrfHeader},
-			ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+			ExposedHeaders:   []string{"X-Request-Id", replayedHeader, "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
 			AllowCredentials: true,
 			MaxAge:           600,
 		}))
@@ -163,7 +179,11 @@ func NewRouter(d Deps) http.Handler {
 	r.Use(timeout(d.Config.RequestTimeout))
 
 	for _, rt := range a.routes() {
-		h := a.authenticate(rt.access)(rt.handler)
+		var h http.Handler = rt.handler
+		if rt.doc.Idempotent {
+			h = a.idempotent(rt.method+" "+rt.path, h)
+		}
+		h = a.authenticate(rt.access)(h)
 		if rt.path == "/graphql" {
 			h = a.authenticateGraphQL(rt.handler)
 		}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
@@ -41,6 +43,8 @@ func (b *syncBuffer) String() string {
 
 // startServer runs `mercantile serve` in process, as main would, and returns its base URL
 // and a function that sends the equivalent of SIGTERM and waits for run to return.
+// Several may run side by side, like replicas: each has read its configuration and
+// reported its address before startServer returns, so the next call may change both.
 func startServer(t *testing.T, env map[string]string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
@@ -286,4 +290,239 @@ func TestProductionMode(t *testing.T) {
 	if n, err := rdb.Exists(context.Background(), "mercantile:session:"+hex.EncodeToString(sum[:])).Result(); err != nil || n != 1 {
 		t.Fatalf("session not stored in Redis: %d %v", n, err)
 	}
+}
+
+// send sends a JSON request with an API key to a server and returns the reply.
+func send(base, key, method, path string, body any) (int, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, base+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, err
+}
+
+// api is send for the test's goroutine: it decodes the JSON reply into out (when not
+// nil) and returns the status.
+func api(t *testing.T, base, key, method, path string, body, out any) int {
+	t.Helper()
+	status, raw, err := send(base, key, method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, path, status, raw)
+		}
+	}
+	return status
+}
+
+// TestTwoServersShareStock runs two servers on one PostgreSQL database, as two replicas
+// would, and sells 30 units to 100 concurrent orders sent to both: exactly 30 succeed,
+// the ledger balances, and a stock change made through one server reaches a
+// subscription on the other.
+func TestTwoServersShareStock(t *testing.T) {
+	dbURL := dbtest.PostgresURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"merchant", "create", "--name", "Replicas", "--email", "owner@replicas.example.com"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]string
+	if err := json.Unmarshal(out.Bytes(), &keys); err != nil {
+		t.Fatal(err)
+	}
+	sk, pk := keys["secret_key"], keys["publishable_key"]
+	env := map[string]string{"DEMO_MERCHANT": "false"}
+	a, _, stopA := startServer(t, env)
+	b, _, stopB := startServer(t, env)
+
+	if status := api(t, a, sk, "POST", "/api/v1/products", map[string]any{
+		"title": "Limited", "variants": []map[string]any{{"sku": "LTD", "price": 5000}},
+	}, nil); status != http.StatusCreated {
+		t.Fatalf("creating the product: %d", status)
+	}
+	warehouses := map[string]string{}
+	for code, server := range map[string]string{"W1": a, "W2": b} {
+		var w struct{ ID string }
+		if status := api(t, server, sk, "POST", "/api/v1/warehouses", map[string]any{"code": code, "name": code}, &w); status != http.StatusCreated {
+			t.Fatalf("creating %s: %d", code, status)
+		}
+		warehouses[w.ID] = code
+		if status := api(t, server, sk, "POST", "/api/v1/inventory/set", map[string]any{"sku": "LTD", "warehouse_code": code, "on_hand": 15}, nil); status != http.StatusOK {
+			t.Fatalf("stocking %s: %d", code, status)
+		}
+	}
+
+	// B's subscriber sees what A commits: the change crosses PostgreSQL's NOTIFY.
+	events := subscribeStock(t, b, pk, "LTD")
+	if first := <-events; first != 30 {
+		t.Fatalf("B's subscription starts at %d available, want 30", first)
+	}
+	if status := api(t, a, sk, "POST", "/api/v1/inventory/adjust", map[string]any{"sku": "LTD", "warehouse_code": "W1", "delta": 1, "reason": "found"}, nil); status != http.StatusOK {
+		t.Fatalf("adjusting through A: %d", status)
+	}
+	// The stocking may still be on its way (15, then 30) before A's adjustment.
+	for available := range events {
+		if available == 31 {
+			break
+		}
+		if available != 15 && available != 30 {
+			t.Fatalf("B's subscription saw %d available, want 31 after A's adjustment", available)
+		}
+	}
+	if status := api(t, b, sk, "POST", "/api/v1/inventory/adjust", map[string]any{"sku": "LTD", "warehouse_code": "W1", "delta": -1, "reason": "miscounted"}, nil); status != http.StatusOK {
+		t.Fatalf("adjusting through B: %d", status)
+	}
+
+	const orders = 100
+	type outcome struct {
+		status int
+		code   string
+		err    error
+	}
+	outcomes := make(chan outcome, orders)
+	var wg sync.WaitGroup
+	for i := range orders {
+		server := []string{a, b}[i%2]
+		wg.Go(func() {
+			status, raw, err := send(server, pk, "POST", "/api/v1/orders", map[string]any{
+				"email": fmt.Sprintf("buyer%d@example.com", i),
+				"shipping_address": map[string]any{
+					"name": "Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US",
+				},
+				"line_items": []map[string]any{{"sku": "LTD", "quantity": 1}},
+			})
+			var reply struct{ Code string }
+			if err == nil {
+				err = json.Unmarshal(raw, &reply)
+			}
+			outcomes <- outcome{status: status, code: reply.Code, err: err}
+		})
+	}
+	wg.Wait()
+	close(outcomes)
+	count := map[string]int{}
+	for o := range outcomes {
+		if o.err != nil {
+			t.Fatal(o.err)
+		}
+		count[fmt.Sprintf("%d %s", o.status, o.code)]++
+	}
+	if count["201 "] != 30 || count["409 insufficient_inventory"] != orders-30 {
+		t.Fatalf("outcomes %v; want 30 placed and the rest insufficient_inventory", count)
+	}
+
+	var stock struct {
+		Levels []struct {
+			WarehouseCode string `json:"warehouse_code"`
+			OnHand        int64  `json:"on_hand"`
+			Reserved      int64  `json:"reserved"`
+		} `json:"levels"`
+	}
+	api(t, b, pk, "GET", "/api/v1/inventory/LTD", nil, &stock)
+	var ledger struct {
+		Data []struct {
+			WarehouseID   string `json:"warehouse_id"`
+			OnHandDelta   int64  `json:"on_hand_delta"`
+			ReservedDelta int64  `json:"reserved_delta"`
+		} `json:"data"`
+		PageInfo struct {
+			HasNextPage bool `json:"has_next_page"`
+		} `json:"page_info"`
+	}
+	api(t, a, sk, "GET", "/api/v1/inventory/LTD/movements?limit=250", nil, &ledger)
+	if ledger.PageInfo.HasNextPage {
+		t.Fatal("more movements than one page")
+	}
+	onHand, reserved := map[string]int64{}, map[string]int64{}
+	for _, m := range ledger.Data {
+		onHand[warehouses[m.WarehouseID]] += m.OnHandDelta
+		reserved[warehouses[m.WarehouseID]] += m.ReservedDelta
+	}
+	for _, l := range stock.Levels {
+		if l.OnHand != 15 || l.Reserved != 15 || onHand[l.WarehouseCode] != l.OnHand || reserved[l.WarehouseCode] != l.Reserved {
+			t.Errorf("%s: level %d/%d, ledger %d/%d; want 15/15", l.WarehouseCode, l.OnHand, l.Reserved, onHand[l.WarehouseCode], reserved[l.WarehouseCode])
+		}
+	}
+	if len(stock.Levels) != 2 {
+		t.Fatalf("levels %+v", stock.Levels)
+	}
+	for _, stop := range []func() error{stopA, stopB} {
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// subscribeStock subscribes to a SKU's inventoryChanged over a websocket to base and
+// delivers each event's available.
+func subscribeStock(t *testing.T, base, key, sku string) <-chan int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	type message struct {
+		ID      string          `json:"id,omitempty"`
+		Type    string          `json:"type"`
+		Payload json.RawMessage `json:"payload,omitempty"`
+	}
+	init, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + key})
+	subscribe, _ := json.Marshal(map[string]any{
+		"query":     `subscription($sku: String) { inventoryChanged(sku: $sku) { available } }`,
+		"variables": map[string]any{"sku": sku},
+	})
+	for _, m := range []message{{Type: "connection_init", Payload: init}, {ID: "1", Type: "subscribe", Payload: subscribe}} {
+		if err := wsjson.Write(ctx, conn, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := make(chan int64)
+	go func() {
+		defer close(events)
+		for {
+			var m message
+			if err := wsjson.Read(ctx, conn, &m); err != nil {
+				return
+			}
+			if m.Type != "next" {
+				continue
+			}
+			var next struct {
+				Data struct {
+					InventoryChanged struct{ Available int64 } `json:"inventoryChanged"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(m.Payload, &next) != nil {
+				continue
+			}
+			select {
+			case events <- next.Data.InventoryChanged.Available:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return events
 }

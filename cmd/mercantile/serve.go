@@ -24,8 +24,13 @@ import (
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/events"
+	"github.com/mercantile/mercantile/internal/idempotency"
+	"github.com/mercantile/mercantile/internal/inventory"
+	"github.com/mercantile/mercantile/internal/jobs"
 	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/kv"
@@ -88,20 +93,37 @@ type services struct {
 	auth      *auth.Service
 	merchants *merchants.Service
 	catalog   *catalog.Service
+	inventory *inventory.Service
+	orders    *orders.Service
+	// listen delivers the events other processes publish to this one's subscribers
+	// until ctx ends; serve runs it. Without it events still go out, so a command that
+	// changes stock reaches the servers' subscribers.
+	listen func(ctx context.Context)
 }
 
 // newServices builds the services on db. images is where product images are stored; nil
 // (administrative commands) makes creating images unavailable.
-func newServices(cfg config.Config, db *database.DB, store kv.Store, images media.Store, _ *slog.Logger) *services {
+func newServices(cfg config.Config, db *database.DB, store kv.Store, images media.Store, log *slog.Logger) *services {
 	if store == nil {
 		store = kv.NewMemory()
 	}
 	a := auth.NewService(db.Client, store, cfg.SessionTTL)
-	return &services{
+	svc := &services{
 		auth:      a,
 		merchants: merchants.NewService(db.Client, a),
 		catalog:   catalog.NewService(db, store, images, cfg.MaxImageBytes),
 	}
+	// PostgreSQL carries events between replicas; the embedded default is one process.
+	var bus events.Bus
+	if db.Pool != nil {
+		pg := events.NewPostgres(db.Pool, log, inventory.ChangesChannel)
+		bus, svc.listen = pg, pg.Run
+	} else {
+		bus, svc.listen = events.NewLocal(), func(context.Context) {}
+	}
+	svc.inventory = inventory.NewService(db, store, svc.catalog, bus)
+	svc.orders = orders.NewService(db, svc.inventory, cfg.ReservationTTL)
+	return svc
 }
 
 func serve(ctx context.Context, stdout, _ io.Writer) error {
@@ -125,12 +147,39 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		return err
 	}
 	svc := newServices(cfg, db, store, images, log)
+	// The listener outlives ctx, which ends when shutdown begins, so that subscriptions
+	// keep receiving while requests drain; it stops before the database closes.
+	listenCtx, stopListening := context.WithCancel(context.WithoutCancel(ctx))
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		svc.listen(listenCtx)
+	}()
+	defer func() {
+		stopListening()
+		<-listening
+	}()
 
 	if cfg.DemoMerchant {
 		if err := ensureDemoMerchant(ctx, cfg, db, svc, stdout); err != nil {
 			return err
 		}
 	}
+
+	queue, err := startJobs(ctx, db, svc, log)
+	if err != nil {
+		return err
+	}
+	// Requests carry the queue, so work they enqueue outside a transaction finds it.
+	ctx = jobs.NewContext(ctx, queue)
+	defer func() {
+		// Running jobs get the shutdown timeout to finish; River retries any cut short.
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := queue.Stop(stopCtx); err != nil {
+			log.Error("stopping the job queue", "err", err)
+		}
+	}()
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -146,9 +195,10 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		checks = append(checks, rest.Checker{Name: "redis", Check: store.Ping})
 		gqlOpts.APQCache = graph.NewKVQueryCache(store)
 	}
-	root := resolvers.New(db.Client, svc.catalog)
+	root := resolvers.New(db.Client, resolvers.Services{Catalog: svc.catalog, Inventory: svc.inventory, Orders: svc.orders})
 	deps := rest.Deps{
-		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog, Media: mediaHandler,
+		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog,
+		Inventory: svc.inventory, Orders: svc.orders, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
 		GraphQL:    root.WithLoaders(graph.NewHandler(root, gqlOpts)),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry,
@@ -202,6 +252,34 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startJobs starts the background workers: the periodic expiry of unpaid reservations
+// and the settling of image uploads.
+func startJobs(ctx context.Context, db *database.DB, svc *services, log *slog.Logger) (*jobs.Queue, error) {
+	queue, err := jobs.New(db, log, jobs.Options{
+		ExpireReservations: func(ctx context.Context) (int, error) {
+			const batch = 500
+			total := 0
+			for {
+				n, err := svc.orders.ExpireReservations(ctx, batch)
+				total += n
+				if err != nil || n < batch {
+					return total, err
+				}
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.catalog.ConfirmImageWorker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := queue.Start(ctx); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return queue, nil
 }
 
 func newHTTPServer(ctx context.Context, cfg config.Config, h http.Handler) *http.Server {

@@ -595,6 +595,11 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
+				Name:    "product_merchant_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[0]},
+			},
+			{
 				Name:    "product_merchant_id_handle",
 				Unique:  true,
 				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[4]},

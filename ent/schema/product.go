@@ -47,6 +47,8 @@ func (Product) Edges() []ent.Edge {
 
 func (Product) Indexes() []ent.Index {
 	return []ent.Index{
+		// Keyset pages walk this index: a merchant's page never scans others' rows.
+		index.Fields("merchant_id", "id"),
 		index.Fields("merchant_id", "handle").Unique(),
 		index.Fields("merchant_id", "shopify_id").Unique(),
 		index.Fields("merchant_id", "status", "id"),

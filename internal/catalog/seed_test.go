@@ -257,7 +257,7 @@ func containsProduct(ps []catalog.Product, id string) bool {
 func inputFrom(p catalog.Product) catalog.ProductInput {
 	opts := make([]catalog.OptionInput, len(p.Options))
 	for i, o := range p.Options {
-		opts[i] = catalog.OptionInput{Name: o.Name, Values: o.Values}
+		opts[i] = catalog.OptionInput(o)
 	}
 	status := product.Status(p.Status)
 	in := catalog.ProductInput{

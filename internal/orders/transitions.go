@@ -310,20 +310,21 @@ func (s *Service) RecordRefund(ctx context.Context, id pulid.ID, amount *int64, 
 	})
 }
 
-// ExpireReservations cancels open, unpaid orders whose reservation has lapsed, releasing
-// their stock, and returns how many it cancelled. The background job calls it for each
-// merchant.
+// ExpireReservations cancels open, unpaid orders of every merchant whose reservation
+// has lapsed, releasing their stock, and returns how many it cancelled. The periodic job
+// calls it; each order is cancelled as the system acting for its own merchant, so the
+// ledger and tenant rules apply as for any other write.
 func (s *Service) ExpireReservations(ctx context.Context, limit int) (int, error) {
-	ids, err := s.client.Order.Query().
+	due, err := s.client.Order.Query().
 		Where(order.StatusEQ(order.StatusOpen), order.FinancialStatusEQ(order.FinancialStatusPending),
 			order.ReservationExpiresAtLT(s.now())).
-		Limit(limit).IDs(ctx)
+		Limit(limit).Select(order.FieldID, order.FieldMerchantID).All(viewer.SystemContext(ctx))
 	if err != nil {
 		return 0, apperr.From(err)
 	}
 	n := 0
-	for _, id := range ids {
-		_, err := s.transition(ctx, id, func(ctx context.Context, tx *ent.Client, o *ent.Order) error {
+	for _, o := range due {
+		_, err := s.transition(viewer.MerchantSystemContext(ctx, o.MerchantID), o.ID, func(ctx context.Context, tx *ent.Client, o *ent.Order) error {
 			// Paid or cancelled since the query: nothing to expire.
 			if o.Status != order.StatusOpen || o.FinancialStatus != order.FinancialStatusPending {
 				return nil

@@ -1,0 +1,2 @@
+-- reverse: create index "product_merchant_id_id" to table: "products"
+DROP INDEX "product_merchant_id_id";
