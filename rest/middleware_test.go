@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mercantile/mercantile/internal/platform/httperr"
 )
 
 func TestRecovererHidesInternals(t *testing.T) {
@@ -22,7 +24,7 @@ func TestRecovererHidesInternals(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/merchant", nil))
 
-	var p problem
+	var p httperr.Document
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}

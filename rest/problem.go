@@ -9,51 +9,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-chi/chi/v5/middleware"
-
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/platform/httperr"
 )
 
-// problem is an RFC 9457 problem document with Mercantile's stable code and field errors.
-type problem struct {
-	Type      string              `json:"type"`
-	Title     string              `json:"title"`
-	Status    int                 `json:"status"`
-	Detail    string              `json:"detail"`
-	Code      apperr.Code         `json:"code"`
-	Errors    []apperr.FieldError `json:"errors"`
-	RequestID string              `json:"request_id,omitempty"`
-}
-
-// problemTypeBase prefixes the code to make a problem's type, a link into /docs.
-const problemTypeBase = "/docs#problem-"
-
-// writeError is the single exit for every failed request: it maps err to a status and
-// problem document, and logs only internal errors, with the request id, since the client
-// sees nothing of them.
+// writeError is the single exit for every failed request.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	e := apperr.From(err)
-	status := e.HTTPStatus()
-	reqID := middleware.GetReqID(r.Context())
-	if e.Code == apperr.Internal {
-		log.ErrorContext(r.Context(), "internal error", "err", err, "request_id", reqID,
-			"method", r.Method, "path", r.URL.Path)
-	}
-	fields := e.Fields
-	if fields == nil {
-		fields = []apperr.FieldError{}
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{
-		Type:      problemTypeBase + string(e.Code),
-		Title:     http.StatusText(status),
-		Status:    status,
-		Detail:    e.Message,
-		Code:      e.Code,
-		Errors:    fields,
-		RequestID: reqID,
-	})
+	httperr.Write(w, r, log, err)
 }
 
 // writeJSON writes v as JSON with status.

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/platform/httperr"
 )
 
 // startLocal serves a Local store under dir mounted the way the router mounts it, with
@@ -56,7 +57,7 @@ func wantProblem(tb testing.TB, resp *http.Response, body []byte, status int, co
 	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
 		tb.Fatalf("Content-Type %q, want application/problem+json", ct)
 	}
-	var p problem
+	var p httperr.Document
 	if err := json.Unmarshal(body, &p); err != nil {
 		tb.Fatalf("decoding %s: %v", body, err)
 	}
