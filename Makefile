@@ -66,6 +66,10 @@ docker: ## container image mercantile (see Dockerfile)
 bench: ## load-test the catalog API on a seeded scratch database (PostgreSQL, Redis); writes bench/RESULTS.md
 	bash bench/run $(BENCH_FLAGS)
 
+.PHONY: bench-orders
+bench-orders: ## load-test inventory lookups and order placement, and check the overselling race (PostgreSQL); adds a section to bench/RESULTS.md
+	bash bench/run -suite orders $(BENCH_FLAGS)
+
 tools: ## install the pinned Go tools into bin/tools
 	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))'; then \
 		echo 'go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)'; \

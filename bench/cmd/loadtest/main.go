@@ -42,14 +42,17 @@ import (
 )
 
 type config struct {
-	products, variants, warehouses int
-	seed                           uint64
-	duration, warmup, timeout      time.Duration
-	solo                           time.Duration
-	conns, listConns               int
-	baseURL, redisURL              string
-	out                            string
-	seedOnly, keep                 bool
+	products, variants, warehouses  int
+	seed                            uint64
+	duration, warmup, timeout       time.Duration
+	solo                            time.Duration
+	conns, listConns                int
+	baseURL, redisURL               string
+	out                             string
+	seedOnly, keep                  bool
+	suite                           string
+	raceSKUs, raceStock, raceOrders int
+	raceWorkers                     int
 }
 
 func main() {
@@ -70,7 +73,23 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench/RESULTS.md", "report to write")
 	flag.BoolVar(&c.seedOnly, "seed-only", false, "seed and report its timing; no load")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch database (for EXPLAIN ANALYZE afterwards)")
+	flag.StringVar(&c.suite, "suite", "catalog", "catalog (the read API) or orders (inventory lookups, order placement, the overselling race)")
+	flag.IntVar(&c.raceSKUs, "race-skus", 5, "orders suite: SKUs contended in the race")
+	flag.IntVar(&c.raceStock, "race-stock", 100, "orders suite: units per warehouse of each race SKU")
+	flag.IntVar(&c.raceOrders, "race-orders", 10000, "orders suite: orders fired in the race")
+	flag.IntVar(&c.raceWorkers, "race-workers", 200, "orders suite: concurrent clients in the race")
 	flag.Parse()
+	if c.suite != "catalog" && c.suite != "orders" {
+		fmt.Fprintln(os.Stderr, "loadtest: -suite must be catalog or orders")
+		os.Exit(2)
+	}
+	if c.suite == "orders" {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["products"] {
+			c.products = 10000 // the orders suite needs stock, not a large catalog
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -199,8 +218,9 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	var created struct {
-		MerchantID string `json:"merchant_id"`
-		SecretKey  string `json:"secret_key"`
+		MerchantID  string `json:"merchant_id"`
+		SecretKey   string `json:"secret_key"`
+		Publishable string `json:"publishable_key"`
 	}
 	var buf bytes.Buffer
 	if err := mercantile(&buf, "merchant", "create", "--name", "Bench Store", "--email", "bench@example.com"); err != nil {
@@ -249,7 +269,11 @@ func run(ctx context.Context, c config) (err error) {
 	}
 
 	logf("starting the server on %s", addr)
-	serverLog, err := os.Create(filepath.Join(outDir, "server.log"))
+	logName := "server.log"
+	if c.suite == "orders" {
+		logName = "server-orders.log"
+	}
+	serverLog, err := os.Create(filepath.Join(outDir, logName))
 	if err != nil {
 		return err
 	}
@@ -270,6 +294,9 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	auth := http.Header{"Authorization": {"Bearer " + created.SecretKey}}
+	if c.suite == "orders" {
+		return runOrders(ctx, c, rep, conn, dbURL, created.MerchantID, base, created.SecretKey, created.Publishable, server, exited, outDir)
+	}
 	if status := probe(ctx, client, base+"/api/v1/products?limit=1", auth); status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		rep.Skipped = fmt.Sprintf("GET /api/v1/products answered %d: the catalog REST endpoints are not there yet", status)
 		logf("%s; reporting the seed only", rep.Skipped)
@@ -335,6 +362,7 @@ type scenario struct {
 	once          bool // each target at most once (uncached reads); no warm-up
 	warm          bool
 	check         string
+	gen           func(i uint64) vegeta.Target // generates the i-th request instead of targets
 }
 
 func scenarios(ctx context.Context, c config, conn *pgx.Conn, merchantID, base string, auth http.Header) ([]scenario, error) {
@@ -427,6 +455,7 @@ type result struct {
 	Max        time.Duration  `json:"max"`
 	Errors     int            `json:"errors"`
 	Statuses   map[string]int `json:"statuses"`
+	Codes      map[string]int `json:"problem_codes,omitempty"`
 	ErrorTexts []string       `json:"error_texts,omitempty"`
 	Exhausted  bool           `json:"exhausted,omitempty"`
 	SoloP50    time.Duration  `json:"solo_p50"`
@@ -446,6 +475,10 @@ func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset 
 		if s.once && i >= uint64(offset+len(s.targets)/2) && offset == 0 {
 			exhausted.Store(true)
 		}
+		if s.gen != nil {
+			*t = s.gen(i)
+			return nil
+		}
 		*t = s.targets[i%uint64(len(s.targets))]
 		return nil
 	}
@@ -454,7 +487,7 @@ func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset 
 		vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow))
 	stop := context.AfterFunc(ctx, func() { a.Stop() })
 	defer stop()
-	r := result{Name: s.name, Request: s.request, Class: s.class, Conns: conns, Statuses: map[string]int{}}
+	r := result{Name: s.name, Request: s.request, Class: s.class, Conns: conns, Statuses: map[string]int{}, Codes: map[string]int{}}
 	var lat []time.Duration
 	var first, last time.Time
 	errs := map[string]bool{}
@@ -469,8 +502,9 @@ func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset 
 		r.Statuses[strconv.Itoa(int(res.Code))]++
 		if res.Error != "" || res.Code < 200 || res.Code > 299 {
 			r.Errors++
+			r.Codes[problemCode(res.Code, res.Error, res.Body)]++
 			msg := res.Error
-			if msg == "" {
+			if msg == "" || res.Code != 0 {
 				msg = fmt.Sprintf("%d %s", res.Code, strings.TrimSpace(string(res.Body[:min(len(res.Body), 200)])))
 			}
 			if len(errs) < 5 && !errs[msg] {
@@ -591,6 +625,11 @@ func writeReport(c config, rep report) error {
 		b.WriteString("\nRaw numbers: `bench/out/results.json`; the server's log: `bench/out/server.log`.\n\n")
 	}
 
+	if old, err := os.ReadFile(c.out); err == nil {
+		if block := ordersBlock(string(old)); block != "" {
+			b.WriteString(block + "\n\n")
+		}
+	}
 	fmt.Fprintf(&b, "## Findings\n\n%s\n", findingsMarker)
 	if old, err := os.ReadFile(c.out); err == nil {
 		if _, kept, ok := strings.Cut(string(old), findingsMarker+"\n"); ok {
