@@ -162,11 +162,15 @@ type changeOut struct {
 }
 
 const (
-	// A storefront reads the scalars of the order it placed; its edges (lines,
-	// shipments, payments) are private like every order's, so the secret key reads
-	// them through node.
+	// A storefront reads all of the order it placed in placeOrder's answer, edges
+	// included; afterwards orders are private again (the secret key reads it by node).
 	placeOrderMutation = `mutation($input: PlaceOrderInput!) {
-		placeOrder(input: $input) { id number status financialStatus total shippingAddress { city country } }
+		placeOrder(input: $input) {
+			id number status financialStatus total shippingAddress { city country }
+			lineItems { sku quantity unitPrice total }
+			shipments { id status warehouse { code } lineItems { sku quantity } }
+			payments { provider status }
+		}
 	}`
 	orderQuery = `query($id: ID!) {
 		node(id: $id) { ... on Order {
@@ -273,9 +277,12 @@ func testGraphQLCommerce(t *testing.T, h *harness) {
 
 	var placed struct{ PlaceOrder gqlOrder }
 	s.data(s.PublishableKey, placeOrderMutation, placeOrderInput("TEE-S", 2), &placed)
-	if o := placed.PlaceOrder; o.Status != "open" || o.Total != 3000 || o.Number < 1 || o.ShippingAddress.City != "Arlington" {
+	if o := placed.PlaceOrder; o.Status != "open" || o.Total != 3000 || o.Number < 1 || o.ShippingAddress.City != "Arlington" ||
+		len(o.LineItems) != 1 || o.LineItems[0].UnitPrice != 1500 || len(o.Shipments) != 1 || o.Payments[0].Provider != "manual" {
 		t.Fatalf("placeOrder %+v", o)
 	}
+	// The allowance ends with placeOrder's answer.
+	s.expectCode(s.PublishableKey, orderQuery, map[string]any{"id": placed.PlaceOrder.ID}, "forbidden")
 	var read struct{ Node gqlOrder }
 	s.data(s.SecretKey, orderQuery, map[string]any{"id": placed.PlaceOrder.ID}, &read)
 	o := read.Node
