@@ -316,28 +316,7 @@ func run(ctx context.Context, c config) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// A sequential check first: a scenario whose requests fail is reported as such,
-		// but one misconfigured target should show its error clearly.
-		if s.check != "" {
-			if st := probe(ctx, client, s.check, auth); st != http.StatusOK {
-				logf("%s: a single request answered %d", s.name, st)
-			}
-		}
-		if c.warmup > 0 && s.warm {
-			attack(ctx, s, 10, c.warmup, 0)
-		}
-		var solo result
-		if c.solo > 0 {
-			// Uncached scenarios take the second half of their URLs here, so neither run
-			// finds the other's in the cache.
-			solo = attack(ctx, s, 1, c.solo, len(s.targets)/2)
-		}
-		logf("%s: %d connections for %s", s.name, s.conns, c.duration)
-		before := sampleCPU(server.Process.Pid)
-		r := attack(ctx, s, s.conns, c.duration, 0)
-		r.CPU = sampleCPU(server.Process.Pid).since(before, r.Requests)
-		r.SoloP50, r.SoloP95, r.SoloRate = solo.P50, solo.P95, solo.Throughput
-		logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+		r := runScenario(ctx, c, client, s, auth, server.Process.Pid)
 		logf("  %d requests, %.0f req/s, p50 %s p95 %s p99 %s, %d errors", r.Requests, r.Throughput,
 			ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
 		rep.Scenarios = append(rep.Scenarios, r)
@@ -351,6 +330,34 @@ func run(ctx context.Context, c config) (err error) {
 		}
 	}
 	return writeReport(c, rep)
+}
+
+// runScenario probes, warms up, measures one connection alone, then measures s at its
+// connection count, with the server's CPU per request.
+func runScenario(ctx context.Context, c config, client *http.Client, s scenario, auth http.Header, serverPID int) result {
+	// A sequential check first: a scenario whose requests fail is reported as such,
+	// but one misconfigured target should show its error clearly.
+	if s.check != "" {
+		if st := probe(ctx, client, s.check, auth); st != http.StatusOK {
+			logf("%s: a single request answered %d", s.name, st)
+		}
+	}
+	if c.warmup > 0 && s.warm {
+		attack(ctx, s, 10, c.warmup, 0)
+	}
+	var solo result
+	if c.solo > 0 {
+		// Uncached scenarios take the second half of their URLs here, so neither run
+		// finds the other's in the cache.
+		solo = attack(ctx, s, 1, c.solo, len(s.targets)/2)
+	}
+	logf("%s: %d connections for %s", s.name, s.conns, c.duration)
+	before := sampleCPU(serverPID)
+	r := attack(ctx, s, s.conns, c.duration, 0)
+	r.CPU = sampleCPU(serverPID).since(before, r.Requests)
+	r.SoloP50, r.SoloP95, r.SoloRate = solo.P50, solo.P95, solo.Throughput
+	logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+	return r
 }
 
 // scenario is one load pattern: targets cycled through by every worker.

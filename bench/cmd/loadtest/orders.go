@@ -193,24 +193,7 @@ func runOrders(ctx context.Context, c config, rep report, conn *pgx.Conn, dbURL,
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if s.check != "" {
-			if st := probe(ctx, client, s.check, pk); st != http.StatusOK {
-				logf("%s: a single request answered %d", s.name, st)
-			}
-		}
-		if c.warmup > 0 && s.warm {
-			attack(ctx, s, 10, c.warmup, 0)
-		}
-		var solo result
-		if c.solo > 0 {
-			solo = attack(ctx, s, 1, c.solo, len(s.targets)/2)
-		}
-		logf("%s: %d connections for %s", s.name, s.conns, c.duration)
-		before := sampleCPU(server.Process.Pid)
-		r := attack(ctx, s, s.conns, c.duration, 0)
-		r.CPU = sampleCPU(server.Process.Pid).since(before, r.Requests)
-		r.SoloP50, r.SoloP95, r.SoloRate = solo.P50, solo.P95, solo.Throughput
-		logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+		r := runScenario(ctx, c, client, s, pk, server.Process.Pid)
 		logf("  %d requests, %.0f req/s, p50 %s p95 %s p99 %s, statuses %v, failures %v", r.Requests, r.Throughput,
 			ms(r.P50), ms(r.P95), ms(r.P99), r.Statuses, r.Codes)
 		rep.Scenarios = append(rep.Scenarios, r)
