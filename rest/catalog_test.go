@@ -221,7 +221,7 @@ func testCatalogBadInput(t *testing.T, h *harness) {
 	}{
 		{"SKU taken", func(b map[string]any) { b["title"] = "Other" }, 409, "conflict", "variants[0].sku"},
 		{"unknown field", func(b map[string]any) { b["colour"] = "red" }, 400, "invalid", "colour"},
-		{"unknown variant field", func(b map[string]any) { variantsOf(b)[0]["cost"] = 1 }, 400, "invalid", "cost"},
+		{"unknown variant field", func(b map[string]any) { variantsOf(b)[0]["cost"] = 1 }, 400, "invalid", "variants[0].cost"},
 		{"price as a string", func(b map[string]any) { variantsOf(b)[0]["price"] = "19.99" }, 400, "invalid", "variants.price"},
 		{"long title", func(b map[string]any) { b["title"] = strings.Repeat("x", 256) }, 422, "invalid", "title"},
 		{"four options", func(b map[string]any) {

@@ -306,7 +306,7 @@ func testOrderBadInput(t *testing.T, h *harness) {
 		{"wrong currency", with(func(b map[string]any) { b["currency"] = "EUR" }), 422, "currency"},
 		{"bad email", with(func(b map[string]any) { b["email"] = "not an email" }), 422, "email"},
 		{"unknown field", with(func(b map[string]any) { b["discount"] = 100 }), 400, "discount"},
-		{"client price", with(func(b map[string]any) { b["line_items"].([]map[string]any)[0]["price"] = 1 }), 400, "price"},
+		{"client price", with(func(b map[string]any) { b["line_items"].([]map[string]any)[0]["price"] = 1 }), 400, "line_items[0].price"},
 		{"quantity as text", orderBody("TEE-S", "1"), 400, "line_items.quantity"},
 		{"malformed", `{"email":`, 400, ""},
 	}

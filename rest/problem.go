@@ -1,12 +1,15 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/mercantile/mercantile/internal/apperr"
@@ -25,15 +28,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeRawJSON writes parts, which together are one JSON value, as they are.
+func writeRawJSON(w http.ResponseWriter, status int, parts ...[]byte) {
+	n := 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(status)
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return
+		}
+	}
+	_, _ = w.Write([]byte("\n"))
+}
+
 // decodeJSON reads exactly one JSON object into dst, refusing unknown fields, so a typo
 // in a client is an error instead of a silently ignored field.
 func decodeJSON(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return apperr.Malformed("The body must be JSON (Content-Type: application/json).")
 	}
-	dec := json.NewDecoder(r.Body)
+	// Read whole (the body limit applies) so an unknown field can be placed in it.
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			field := unknownFieldPath(body, reflect.TypeOf(dst), strings.Trim(name, `"`))
+			return apperr.Malformed("Field %s is not known.", field).WithField(field, "is not a known field")
+		}
+		if len(body) == 0 {
+			err = io.EOF
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -59,9 +91,6 @@ func decodeError(err error) error {
 		field := typeError.Field
 		return apperr.Malformed("Field %s must be %s.", field, jsonKind(typeError.Type.Kind().String())).
 			WithField(field, fmt.Sprintf("must be %s", jsonKind(typeError.Type.Kind().String())))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Malformed("Field %s is not known.", field).WithField(field, "is not a known field")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apperr.Malformed("The body is truncated JSON.")
 	}

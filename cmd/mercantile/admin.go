@@ -53,7 +53,9 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// adminEnv is what administrative commands share: services on the configured database.
+// adminEnv is what administrative commands share: services on the configured database
+// and the servers' Redis, so what a command changes (a revoked key, say) reaches the
+// servers' caches.
 func adminEnv(ctx context.Context) (*services, func(), error) {
 	cfg, err := loadConfig()
 	if err != nil {
@@ -63,8 +65,13 @@ func adminEnv(ctx context.Context) (*services, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := newServices(cfg, db, nil, nil, slog.New(slog.DiscardHandler))
-	return svc, func() { _ = db.Close() }, nil
+	store, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
+	svc := newServices(cfg, db, store, nil, slog.New(slog.DiscardHandler))
+	return svc, func() { closeStore(); _ = db.Close() }, nil
 }
 
 func merchantCreate(ctx context.Context, args []string, stdout io.Writer) error {

@@ -104,9 +104,6 @@ type services struct {
 // newServices builds the services on db. images is where product images are stored; nil
 // (administrative commands) makes creating images unavailable.
 func newServices(cfg config.Config, db *database.DB, store kv.Store, images media.Store, log *slog.Logger) *services {
-	if store == nil {
-		store = kv.NewMemory()
-	}
 	a := auth.NewService(db.Client, store, cfg.SessionTTL)
 	svc := &services{
 		auth:      a,

@@ -40,6 +40,14 @@ const (
 	// lastUsedGranularity bounds how often a key's last_used_at is written: once a minute
 	// is precise enough for people and keeps the hot path read-only.
 	lastUsedGranularity = time.Minute
+	// keyCacheTTL bounds how long a key's lookup is reused from the shared store. Each
+	// reload may write last_used_at, so it matches that field's granularity.
+	keyCacheTTL = lastUsedGranularity
+	// revokedKeyTTL keeps a revoked key's marker in the shared store for far longer than
+	// a lookup can take, so a request that read the key just before it was revoked cannot
+	// cache it as valid again.
+	revokedKeyTTL = 10 * keyCacheTTL
+	revokedMarker = "revoked"
 	// MinPasswordLength is the shortest password staff may set.
 	MinPasswordLength = 10
 )
@@ -50,14 +58,38 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 type Service struct {
 	client     *ent.Client
 	sessions   kv.Store
+	keys       kv.Store // nil: every request looks its key up in the database
 	sessionTTL time.Duration
 	bcryptCost int
 	now        func() time.Time
 }
 
 // NewService returns a Service storing sessions in store for ttl.
+// API keys are looked up in store too, when it is shared between processes; an
+// in-process store is not shared with `mercantile key revoke` run beside the server, so
+// there every request reads its key from the database.
 func NewService(client *ent.Client, store kv.Store, ttl time.Duration) *Service {
-	return &Service{client: client, sessions: store, sessionTTL: ttl, bcryptCost: bcrypt.DefaultCost, now: time.Now}
+	s := &Service{client: client, sessions: store, sessionTTL: ttl, bcryptCost: bcrypt.DefaultCost, now: time.Now}
+	if _, inProcess := store.(*kv.Memory); store != nil && !inProcess {
+		s.keys = store
+	}
+	return s
+}
+
+func keyCacheKey(hash string) string { return "mercantile:apikey:" + hash }
+
+// cachedKey is what a request needs of its API key.
+type cachedKey struct {
+	ID         pulid.ID    `json:"id"`
+	MerchantID pulid.ID    `json:"merchant_id"`
+	Kind       apikey.Kind `json:"kind"`
+}
+
+func (c cachedKey) viewer() viewer.Viewer {
+	if c.Kind == apikey.KindPublishable {
+		return viewer.Viewer{Kind: viewer.KindPublishableKey, MerchantID: c.MerchantID, ActorID: c.ID}
+	}
+	return viewer.Viewer{Kind: viewer.KindSecretKey, MerchantID: c.MerchantID, ActorID: c.ID, Role: viewer.RoleOwner}
 }
 
 // SetBcryptCost changes the password hashing cost; tests lower it to stay fast.
@@ -111,18 +143,28 @@ func (s *Service) CreateKey(ctx context.Context, kind apikey.Kind, name string) 
 	return NewKey{Key: k, Secret: secret}, nil
 }
 
-// RevokeKey revokes the viewer's merchant's key id. Revoking twice is not an error.
-// Errors: not_found, forbidden.
+// RevokeKey revokes the viewer's merchant's key id. Revoking twice is not an error, and
+// repairs a revocation whose marker could not reach the shared store.
+// Errors: not_found, forbidden, unavailable (revoked, but the shared store did not take
+// the marker: retry, or requests may use the key for up to a minute more).
 func (s *Service) RevokeKey(ctx context.Context, id pulid.ID) (*ent.APIKey, error) {
 	k, err := s.client.APIKey.Get(ctx, id)
 	if err != nil {
 		return nil, apperr.From(err)
 	}
-	if k.RevokedAt != nil {
-		return k, nil
+	if k.RevokedAt == nil {
+		if k, err = k.Update().SetRevokedAt(s.now()).Save(ctx); err != nil {
+			return nil, apperr.Translate(err)
+		}
 	}
-	k, err = k.Update().SetRevokedAt(s.now()).Save(ctx)
-	return k, apperr.Translate(err)
+	// Set, not delete: the marker also stops a lookup still in flight from caching the
+	// key as valid (fills only write where nothing is).
+	if s.keys != nil {
+		if err := s.keys.Set(ctx, keyCacheKey(k.Hash), []byte(revokedMarker), revokedKeyTTL); err != nil {
+			return nil, apperr.Wrap(err, apperr.Unavailable, "The key is revoked, but the cache could not be told; revoke it again.")
+		}
+	}
+	return k, nil
 }
 
 // ListKeys returns a page of the viewer's merchant's keys, oldest first, and whether
@@ -157,14 +199,27 @@ func (s *Service) ListUsers(ctx context.Context, p paging.Page) ([]*ent.User, bo
 	return users, more, nil
 }
 
-// AuthenticateKey returns the viewer an API key stands for.
-// Errors: unauthorized (unknown, malformed or revoked key).
+// AuthenticateKey returns the viewer an API key stands for. A valid key's lookup is
+// reused from the shared store for up to keyCacheTTL; revoking replaces it at once.
+// Errors: unauthorized.
 func (s *Service) AuthenticateKey(ctx context.Context, secret string) (viewer.Viewer, error) {
 	if !strings.HasPrefix(secret, secretPrefix) && !strings.HasPrefix(secret, publishablePrefix) {
 		return viewer.Viewer{}, apperr.New(apperr.Unauthorized, "The API key is malformed.")
 	}
+	hash := hashKey(secret)
+	if s.keys != nil {
+		if raw, ok, err := s.keys.Get(ctx, keyCacheKey(hash)); err == nil && ok {
+			if string(raw) == revokedMarker {
+				return viewer.Viewer{}, apperr.New(apperr.Unauthorized, "The API key has been revoked.")
+			}
+			var c cachedKey
+			if json.Unmarshal(raw, &c) == nil {
+				return c.viewer(), nil
+			}
+		}
+	}
 	sys := viewer.SystemContext(ctx)
-	k, err := s.client.APIKey.Query().Where(apikey.Hash(hashKey(secret))).Only(sys)
+	k, err := s.client.APIKey.Query().Where(apikey.Hash(hash)).Only(sys)
 	if ent.IsNotFound(err) {
 		return viewer.Viewer{}, apperr.New(apperr.Unauthorized, "The API key is not valid.")
 	}
@@ -179,11 +234,13 @@ func (s *Service) AuthenticateKey(ctx context.Context, secret string) (viewer.Vi
 		// Losing this write is harmless; failing the request for it would not be.
 		_ = s.client.APIKey.UpdateOneID(k.ID).SetLastUsedAt(now).Exec(sys)
 	}
-	v := viewer.Viewer{Kind: viewer.KindSecretKey, MerchantID: k.MerchantID, ActorID: k.ID, Role: viewer.RoleOwner}
-	if k.Kind == apikey.KindPublishable {
-		v = viewer.Viewer{Kind: viewer.KindPublishableKey, MerchantID: k.MerchantID, ActorID: k.ID}
+	c := cachedKey{ID: k.ID, MerchantID: k.MerchantID, Kind: k.Kind}
+	if s.keys != nil {
+		if raw, err := json.Marshal(c); err == nil {
+			_, _ = s.keys.SetIfAbsent(ctx, keyCacheKey(hash), raw, keyCacheTTL)
+		}
 	}
-	return v, nil
+	return c.viewer(), nil
 }
 
 // NormalizeEmail lower-cases and validates an email address.

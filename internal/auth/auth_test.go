@@ -2,10 +2,12 @@ package auth_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mercantile/mercantile/ent"
@@ -92,6 +94,60 @@ func TestKeys(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestKeysSharedStore runs two services on one database and one Redis, as two replicas
+// do: a key's lookup is cached in Redis, and revoking it on one replica stops it on the
+// other at once, even while the other's cached lookup is warm.
+func TestKeysSharedStore(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	store := kv.NewRedis(rdb)
+	client := dbtest.Postgres(t).Client
+	one := auth.NewService(client, store, time.Hour)
+	two := auth.NewService(client, store, time.Hour)
+	m := client.Merchant.Create().SetName("Shop").SetHandle("shop").SaveX(viewer.SystemContext(context.Background()))
+	ctx := viewer.MerchantSystemContext(context.Background(), m.ID)
+	k, err := one.CreateKey(ctx, apikey.KindPublishable, "storefront")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cacheKey := "mercantile:apikey:" + k.Key.Hash
+	t.Cleanup(func() { rdb.Del(context.Background(), cacheKey) })
+
+	for range 2 {
+		v, err := one.AuthenticateKey(context.Background(), k.Secret)
+		if err != nil || v.Kind != viewer.KindPublishableKey || v.MerchantID != m.ID || v.ActorID != k.Key.ID || v.CanWrite() {
+			t.Fatalf("AuthenticateKey = %+v, %v", v, err)
+		}
+	}
+	if n, _ := rdb.Exists(context.Background(), cacheKey).Result(); n != 1 {
+		t.Fatal("the key's lookup was not cached in the shared store")
+	}
+
+	if _, err := two.RevokeKey(ctx, k.Key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := one.AuthenticateKey(context.Background(), k.Secret); apperr.CodeOf(err) != apperr.Unauthorized {
+		t.Fatalf("a key revoked on another replica still authenticates: %v", err)
+	}
+	// A lookup that read the key before the revocation committed fills only where
+	// nothing is, so it cannot put the key back.
+	if stored, _ := store.SetIfAbsent(context.Background(), cacheKey, []byte(`{"id":"x"}`), time.Minute); stored {
+		t.Fatal("the revocation marker did not hold the cache entry")
+	}
+	if _, err := two.AuthenticateKey(context.Background(), k.Secret); apperr.CodeOf(err) != apperr.Unauthorized {
+		t.Fatalf("revoked key authenticated: %v", err)
+	}
 }
 
 func TestLoginAndSessions(t *testing.T) {

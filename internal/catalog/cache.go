@@ -1,30 +1,67 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/mercantile/mercantile/internal/platform/kv"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-// cacheTTL bounds how long an unread entry lingers; correctness never depends on it.
-const cacheTTL = 10 * time.Minute
+const (
+	// cacheTTL bounds how long an unread entry lingers; correctness never depends on it.
+	cacheTTL = 10 * time.Minute
+	// Local copies: product details are a few kilobytes, pages of 50 products with their
+	// variants up to a few hundred, so these bound the process's share at tens of MB.
+	localProducts = 8192
+	localPages    = 256
+	// entryPrefix names the entries' format: a version that stores them differently
+	// changes it, so replicas of two versions side by side (a rolling update) never read
+	// each other's entries. Generation keys are shared, so either version's writes retire
+	// both versions' entries.
+	entryPrefix = "mercantile:catalog:v2:"
+)
 
-// cache keeps rendered product pages and lists. Entries are keyed by a generation token:
-// a write replaces the token (after its transaction commits), so every later read misses
-// and reloads, and a reader that raced the write can only fill an entry under the old
-// token, which nothing reads again. Lists share one generation per merchant; a product's
-// detail has its own, so a write to one product leaves other products' entries warm.
+// cache keeps rendered products and pages as the JSON the API serves, so a hit is
+// written out as stored, with no decoding or encoding.
+//
+// Entries are keyed by a generation token: a write replaces the token (after its
+// transaction commits), so every later read misses and reloads, and a reader that raced
+// the write can only fill an entry under the old token, which nothing reads again. Lists
+// (and searches, and handles) share one generation per merchant; a product's detail has
+// its own, so a write to one product leaves other products' entries warm.
+//
+// Because an entry's key changes whenever its content may, an entry never changes once
+// written: the process keeps a local copy of what it read or filled, exactly as fresh
+// as the store's, and a hit costs one small read of the generation instead of a
+// transfer of the page.
+//
 // A store error is a miss: the cache must never make a request fail.
 type cache struct {
-	store kv.Store
+	store    kv.Store
+	products *lru.Cache[string, []byte]
+	pages    *lru.Cache[string, []byte]
 }
 
-func newCache(store kv.Store) *cache { return &cache{store: store} }
+func newCache(store kv.Store) *cache {
+	products, err := lru.New[string, []byte](localProducts)
+	if err != nil {
+		panic(err) // only for a size ≤ 0
+	}
+	pages, err := lru.New[string, []byte](localPages)
+	if err != nil {
+		panic(err)
+	}
+	return &cache{store: store, products: products, pages: pages}
+}
 
 func merchantGenKey(merchantID pulid.ID) string {
 	return "mercantile:catalog:gen:" + merchantID.String()
@@ -45,46 +82,65 @@ func (c *cache) generation(ctx context.Context, key string) (string, bool) {
 	return gen, true
 }
 
-// cached reads key into out, or calls load, stores its result and copies it into out.
-func (c *cache) cached(ctx context.Context, key string, out any, load func() (any, error)) error {
-	if c.store != nil && key != "" {
-		if raw, ok, err := c.store.Get(ctx, key); err == nil && ok && json.Unmarshal(raw, out) == nil {
-			return nil
+// cached returns the entry under key, or calls load and stores what it returns. An empty
+// key (no generation to be had) always loads.
+func (c *cache) cached(ctx context.Context, local *lru.Cache[string, []byte], key string, load func() ([]byte, error)) ([]byte, error) {
+	if key != "" {
+		if raw, ok := local.Get(key); ok {
+			return raw, nil
+		}
+		if raw, ok, err := c.store.Get(ctx, key); err == nil && ok {
+			local.Add(key, raw)
+			return raw, nil
 		}
 	}
-	v, err := load()
+	raw, err := load()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if c.store != nil && key != "" {
+	if key != "" {
 		_ = c.store.Set(ctx, key, raw, cacheTTL)
+		local.Add(key, raw)
 	}
-	return json.Unmarshal(raw, out)
+	return raw, nil
 }
 
-func (c *cache) product(ctx context.Context, merchantID pulid.ID, productID string, out any, load func() (any, error)) error {
+func (c *cache) product(ctx context.Context, merchantID pulid.ID, productID string, load func() ([]byte, error)) ([]byte, error) {
 	key := ""
 	if c.store != nil {
 		if gen, ok := c.generation(ctx, productGenKey(productID)); ok {
-			key = "mercantile:catalog:product:" + merchantID.String() + ":" + productID + ":" + gen
+			key = entryPrefix + "product:" + merchantID.String() + ":" + productID + ":" + gen
 		}
 	}
-	return c.cached(ctx, key, out, load)
+	return c.cached(ctx, c.products, key, load)
 }
 
-func (c *cache) list(ctx context.Context, merchantID pulid.ID, query string, out any, load func() (any, error)) error {
+// list caches anything that any write to the merchant's catalog may change: list pages,
+// search results, handles.
+func (c *cache) list(ctx context.Context, merchantID pulid.ID, query string, load func() ([]byte, error)) ([]byte, error) {
 	key := ""
 	if c.store != nil {
 		if gen, ok := c.generation(ctx, merchantGenKey(merchantID)); ok {
 			sum := sha256.Sum256([]byte(query))
-			key = "mercantile:catalog:list:" + merchantID.String() + ":" + gen + ":" + hex.EncodeToString(sum[:12])
+			key = entryPrefix + "list:" + merchantID.String() + ":" + gen + ":" + hex.EncodeToString(sum[:12])
 		}
 	}
-	return c.cached(ctx, key, out, load)
+	return c.cached(ctx, c.pages, key, load)
+}
+
+// page caches a RenderedPage under the merchant's list generation.
+func (c *cache) page(ctx context.Context, merchantID pulid.ID, query string, load func() (RenderedPage, error)) (RenderedPage, error) {
+	raw, err := c.list(ctx, merchantID, query, func() ([]byte, error) {
+		p, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return p.encode(), nil
+	})
+	if err != nil {
+		return RenderedPage{}, err
+	}
+	return decodePage(raw)
 }
 
 // invalidate retires the merchant's list entries and the named products' details. Call
@@ -98,4 +154,65 @@ func (c *cache) invalidate(ctx context.Context, merchantID pulid.ID, productIDs 
 		keys = append(keys, productGenKey(id))
 	}
 	_ = c.store.Delete(ctx, keys...)
+}
+
+// RenderedPage is a page of products as the API shows it: Data is the JSON array of
+// products, kept as cached so a hit is served with no decoding.
+type RenderedPage struct {
+	Data      json.RawMessage
+	HasMore   bool
+	EndCursor string
+}
+
+// renderPage encodes products into a RenderedPage.
+func renderPage(products []Product, hasMore bool, endCursor string) (RenderedPage, error) {
+	if products == nil {
+		products = []Product{}
+	}
+	data, err := json.Marshal(products)
+	if err != nil {
+		return RenderedPage{}, err
+	}
+	return RenderedPage{Data: data, HasMore: hasMore, EndCursor: endCursor}, nil
+}
+
+// encode stores a page as one header line ("<has more> <end cursor>") and the JSON
+// array; cursors are base64url and hold neither spaces nor newlines.
+func (p RenderedPage) encode() []byte {
+	head := strconv.FormatBool(p.HasMore) + " " + p.EndCursor + "\n"
+	return append([]byte(head), p.Data...)
+}
+
+var errBadPage = errors.New("catalog: malformed cached page")
+
+func decodePage(raw []byte) (RenderedPage, error) {
+	head, data, ok := bytes.Cut(raw, []byte("\n"))
+	if !ok {
+		return RenderedPage{}, errBadPage
+	}
+	more, cursor, ok := bytes.Cut(head, []byte(" "))
+	if !ok {
+		return RenderedPage{}, errBadPage
+	}
+	hasMore, err := strconv.ParseBool(string(more))
+	if err != nil {
+		return RenderedPage{}, errBadPage
+	}
+	return RenderedPage{Data: data, HasMore: hasMore, EndCursor: string(cursor)}, nil
+}
+
+// ProductPage is a decoded page of products.
+type ProductPage struct {
+	Products  []Product
+	HasMore   bool
+	EndCursor string
+}
+
+// Decode parses the page's products.
+func (p RenderedPage) Decode() (ProductPage, error) {
+	out := ProductPage{HasMore: p.HasMore, EndCursor: p.EndCursor}
+	if err := json.Unmarshal(p.Data, &out.Products); err != nil {
+		return ProductPage{}, err
+	}
+	return out, nil
 }

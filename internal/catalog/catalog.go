@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -86,15 +87,27 @@ func (s *Service) currency(ctx context.Context, client *ent.Client, merchantID p
 	return m.Currency, nil
 }
 
-// Product returns the product with id, from the cache when it is there.
+// Product returns the product with id.
 // Errors: not_found.
 func (s *Service) Product(ctx context.Context, id pulid.ID) (Product, error) {
-	v, err := merchantOf(ctx)
+	raw, err := s.ProductJSON(ctx, id)
 	if err != nil {
 		return Product{}, err
 	}
 	var out Product
-	err = s.cache.product(ctx, v.MerchantID, id.String(), &out, func() (any, error) {
+	err = json.Unmarshal(raw, &out)
+	return out, err
+}
+
+// ProductJSON returns the product with id as the API shows it, from the cache when it is
+// there.
+// Errors: not_found.
+func (s *Service) ProductJSON(ctx context.Context, id pulid.ID) (json.RawMessage, error) {
+	v, err := merchantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.cache.product(ctx, v.MerchantID, id.String(), func() ([]byte, error) {
 		p, err := loadProduct(ctx, s.client, func(q *ent.ProductQuery) { q.Where(product.ID(id)) })
 		if err != nil {
 			return nil, err
@@ -103,19 +116,41 @@ func (s *Service) Product(ctx context.Context, id pulid.ID) (Product, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.productView(p, cur), nil
+		return json.Marshal(s.productView(p, cur))
 	})
-	return out, err
 }
 
 // ProductByHandle returns the product with handle.
 // Errors: not_found.
 func (s *Service) ProductByHandle(ctx context.Context, handle string) (Product, error) {
-	id, err := s.client.Product.Query().Where(product.Handle(handle)).OnlyID(ctx)
+	raw, err := s.ProductByHandleJSON(ctx, handle)
 	if err != nil {
-		return Product{}, apperr.From(err)
+		return Product{}, err
 	}
-	return s.Product(ctx, id)
+	var out Product
+	err = json.Unmarshal(raw, &out)
+	return out, err
+}
+
+// ProductByHandleJSON returns the product with handle as the API shows it. The handle's
+// product id is cached with the lists, since any catalog write may move a handle.
+// Errors: not_found.
+func (s *Service) ProductByHandleJSON(ctx context.Context, handle string) (json.RawMessage, error) {
+	v, err := merchantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.cache.list(ctx, v.MerchantID, "handle|"+handle, func() ([]byte, error) {
+		id, err := s.client.Product.Query().Where(product.Handle(handle)).OnlyID(ctx)
+		if err != nil {
+			return nil, apperr.From(err)
+		}
+		return []byte(id), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ProductJSON(ctx, pulid.ID(id))
 }
 
 // ListFilter narrows a product list.
@@ -127,21 +162,24 @@ type ListFilter struct {
 	UpdatedAfter *string
 }
 
-// ProductPage is a page of products and whether more follow.
-type ProductPage struct {
-	Products []Product `json:"data"`
-	HasMore  bool      `json:"has_more"`
-}
-
 // Products lists the viewer's products in id order, a keyset page at a time.
 // Errors: invalid (filter values).
 func (s *Service) Products(ctx context.Context, f ListFilter, p paging.Page) (ProductPage, error) {
-	v, err := merchantOf(ctx)
+	page, err := s.ProductsJSON(ctx, f, p)
 	if err != nil {
 		return ProductPage{}, err
 	}
-	var out ProductPage
-	err = s.cache.list(ctx, v.MerchantID, fmt.Sprintf("%+v|%s|%d", f.key(), p.After, p.Limit), &out, func() (any, error) {
+	return page.Decode()
+}
+
+// ProductsJSON is Products as the API shows it, from the cache when it is there.
+// Errors: invalid (filter values).
+func (s *Service) ProductsJSON(ctx context.Context, f ListFilter, p paging.Page) (RenderedPage, error) {
+	v, err := merchantOf(ctx)
+	if err != nil {
+		return RenderedPage{}, err
+	}
+	return s.cache.page(ctx, v.MerchantID, fmt.Sprintf("list|%+v|%s|%d", f.key(), p.After, p.Limit), func() (RenderedPage, error) {
 		q := s.client.Product.Query().
 			WithOptions().
 			WithVariants(func(vq *ent.VariantQuery) { vq.WithInventoryLevels() }).
@@ -152,24 +190,27 @@ func (s *Service) Products(ctx context.Context, f ListFilter, p paging.Page) (Pr
 			q.Where(product.IDGT(p.After))
 		}
 		if err := f.apply(q); err != nil {
-			return nil, err
+			return RenderedPage{}, err
 		}
 		rows, err := q.All(ctx)
 		if err != nil {
-			return nil, apperr.From(err)
+			return RenderedPage{}, apperr.From(err)
 		}
 		rows, more := paging.Trim(rows, p)
 		cur, err := s.currency(ctx, s.client, v.MerchantID)
 		if err != nil {
-			return nil, err
+			return RenderedPage{}, err
 		}
-		page := ProductPage{Products: make([]Product, 0, len(rows)), HasMore: more}
+		products := make([]Product, 0, len(rows))
 		for _, r := range rows {
-			page.Products = append(page.Products, s.productView(r, cur))
+			products = append(products, s.productView(r, cur))
 		}
-		return page, nil
+		end := ""
+		if len(rows) > 0 {
+			end = paging.Cursor(rows[len(rows)-1].ID)
+		}
+		return renderPage(products, more, end)
 	})
-	return out, err
 }
 
 func (f ListFilter) key() [5]string {

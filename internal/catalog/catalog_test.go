@@ -2,8 +2,11 @@ package catalog_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/ent/product"
 	"github.com/mercantile/mercantile/internal/apperr"
@@ -169,6 +172,75 @@ func TestWritesAreNeverServedStale(t *testing.T) {
 			t.Fatalf("deleted product still served: %v", err)
 		}
 	})
+}
+
+// TestReplicasNeverServeStale runs two catalog services on one PostgreSQL database and
+// one Redis, as two replicas do. Each keeps local copies of what it read; a write on one
+// must still be seen at once by the other, through every cached read.
+func TestReplicasNeverServeStale(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	db := dbtest.Postgres(t)
+	e := newEnv(t, db)
+	one := catalog.NewService(db, kv.NewRedis(rdb), nil, 0)
+	two := catalog.NewService(db, kv.NewRedis(rdb), nil, 0)
+	p, err := one.CreateProduct(e.ctx, tshirt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := mustID(p.ID)
+	read := func(svc *catalog.Service) (detail, byHandle, inList, found string, price int64) {
+		t.Helper()
+		d, err := svc.Product(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := svc.ProductByHandle(e.ctx, "classic-t-shirt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := svc.Products(e.ctx, catalog.ListFilter{}, paging.Page{Limit: 10})
+		if err != nil || len(l.Products) != 1 {
+			t.Fatalf("list = %+v, %v", l, err)
+		}
+		sr, err := svc.Search(e.ctx, "TSHIRT-RED-M", 10, "")
+		if err != nil || len(sr.Products) != 1 {
+			t.Fatalf("search = %+v, %v", sr, err)
+		}
+		v, err := svc.VariantBySKU(e.ctx, "TSHIRT-RED-M")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Title, h.Title, l.Products[0].Title, sr.Products[0].Title, v.Price
+	}
+	for range 2 { // the second round is served from both replicas' caches
+		read(one)
+		read(two)
+	}
+	if _, err := two.UpdateProduct(e.ctx, id, catalog.ProductInput{Title: ptr("Renamed Tee")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.UpdateVariant(e.ctx, mustID(p.Variants[0].ID), catalog.VariantInput{Price: ptr(int64(2500))}); err != nil {
+		t.Fatal(err)
+	}
+	detail, byHandle, inList, found, price := read(one)
+	for what, title := range map[string]string{"detail": detail, "by handle": byHandle, "list": inList, "search": found} {
+		if title != "Renamed Tee" {
+			t.Errorf("the other replica's %s is stale: %q", what, title)
+		}
+	}
+	if price != 2500 {
+		t.Errorf("the other replica's variant by SKU is stale: price %d", price)
+	}
 }
 
 func TestSearch(t *testing.T) {

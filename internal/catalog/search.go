@@ -93,44 +93,45 @@ func (s *Service) InvalidateProducts(ctx context.Context, productIDs ...pulid.ID
 	s.invalidateAfterCommit(ctx, productIDs...)
 }
 
-// SearchPage is a page of search results, best first.
-type SearchPage struct {
-	Products  []Product
-	HasMore   bool
-	EndCursor string
+// Search finds the viewer's products by title, SKU, vendor, tags and description, best
+// first. An exact SKU ranks first, then full-text relevance; on PostgreSQL trigram
+// similarity on titles also finds misspellings ("hodie" finds "Hoodie"). after is the
+// EndCursor of the previous page.
+// Errors: invalid (empty query, bad cursor or limit).
+func (s *Service) Search(ctx context.Context, query string, limit int, after string) (ProductPage, error) {
+	page, err := s.SearchJSON(ctx, query, limit, after)
+	if err != nil {
+		return ProductPage{}, err
+	}
+	return page.Decode()
 }
 
-// Search finds the viewer's products by title, SKU, vendor, tags and description. An
-// exact SKU ranks first, then full-text relevance; on PostgreSQL trigram similarity on
-// titles also finds misspellings ("hodie" finds "Hoodie"). after is the EndCursor of the
-// previous page.
+// SearchJSON is Search as the API shows it. Results are cached like list pages: any
+// catalog write retires them.
 // Errors: invalid (empty query, bad cursor or limit).
-func (s *Service) Search(ctx context.Context, query string, limit int, after string) (SearchPage, error) {
+func (s *Service) SearchJSON(ctx context.Context, query string, limit int, after string) (RenderedPage, error) {
 	v, err := merchantOf(ctx)
 	if err != nil {
-		return SearchPage{}, err
+		return RenderedPage{}, err
 	}
 	query = strings.TrimSpace(query)
 	if query == "" || len(query) > 256 {
-		return SearchPage{}, apperr.New(apperr.Invalid, "q must be 1 to 256 characters.").WithField("q", "is required")
+		return RenderedPage{}, apperr.New(apperr.Invalid, "q must be 1 to 256 characters.").WithField("q", "is required")
 	}
 	if limit <= 0 {
 		limit = paging.DefaultLimit
 	}
 	cur, err := parseSearchCursor(after)
 	if err != nil {
-		return SearchPage{}, err
+		return RenderedPage{}, err
 	}
-	// Results are cached like list pages: any catalog write retires them.
-	var page SearchPage
 	key := fmt.Sprintf("search|%d|%s|%s", limit, after, query)
-	err = s.cache.list(ctx, v.MerchantID, key, &page, func() (any, error) {
+	return s.cache.page(ctx, v.MerchantID, key, func() (RenderedPage, error) {
 		return s.search(ctx, v.MerchantID, query, limit, cur)
 	})
-	return page, err
 }
 
-func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string, limit int, cur searchCursor) (SearchPage, error) {
+func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string, limit int, cur searchCursor) (RenderedPage, error) {
 	var (
 		rows []scored
 		err  error
@@ -141,15 +142,15 @@ func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string,
 		rows, err = s.searchSQLite(ctx, merchantID, query, limit+1, cur)
 	}
 	if err != nil {
-		return SearchPage{}, err
+		return RenderedPage{}, err
 	}
-	page := SearchPage{Products: []Product{}}
+	more, end := false, ""
 	if len(rows) > limit {
-		rows, page.HasMore = rows[:limit], true
+		rows, more = rows[:limit], true
 	}
 	if len(rows) > 0 {
 		last := rows[len(rows)-1]
-		page.EndCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatFloat(last.score, 'g', -1, 64) + "|" + last.id))
+		end = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatFloat(last.score, 'g', -1, 64) + "|" + last.id))
 	}
 	ids := make([]pulid.ID, len(rows))
 	for i, r := range rows {
@@ -158,7 +159,7 @@ func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string,
 	products, err := s.client.Product.Query().Where(product.IDIn(ids...)).
 		WithOptions().WithVariants(func(vq *ent.VariantQuery) { vq.WithInventoryLevels() }).WithImages().All(ctx)
 	if err != nil {
-		return SearchPage{}, apperr.From(err)
+		return RenderedPage{}, apperr.From(err)
 	}
 	byID := map[pulid.ID]*ent.Product{}
 	for _, p := range products {
@@ -166,14 +167,15 @@ func (s *Service) search(ctx context.Context, merchantID pulid.ID, query string,
 	}
 	currency, err := s.currency(ctx, s.client, merchantID)
 	if err != nil {
-		return SearchPage{}, err
+		return RenderedPage{}, err
 	}
+	found := make([]Product, 0, len(ids))
 	for _, id := range ids {
 		if p, ok := byID[id]; ok {
-			page.Products = append(page.Products, s.productView(p, currency))
+			found = append(found, s.productView(p, currency))
 		}
 	}
-	return page, nil
+	return renderPage(found, more, end)
 }
 
 type scored struct {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/mercantile/mercantile/ent"
@@ -85,7 +86,30 @@ func (s *Service) Variant(ctx context.Context, id pulid.ID) (Variant, error) {
 // VariantBySKU returns the variant with sku.
 // Errors: not_found.
 func (s *Service) VariantBySKU(ctx context.Context, sku string) (Variant, error) {
-	return s.variantWhere(ctx, variant.Sku(sku))
+	raw, err := s.VariantBySKUJSON(ctx, sku)
+	if err != nil {
+		return Variant{}, err
+	}
+	var out Variant
+	err = json.Unmarshal(raw, &out)
+	return out, err
+}
+
+// VariantBySKUJSON returns the variant with sku as the API shows it, cached with the
+// lists: any catalog write, and any stock change of the merchant, retires it.
+// Errors: not_found.
+func (s *Service) VariantBySKUJSON(ctx context.Context, sku string) (json.RawMessage, error) {
+	v, err := merchantOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.cache.list(ctx, v.MerchantID, "variant|sku|"+sku, func() ([]byte, error) {
+		out, err := s.variantWhere(ctx, variant.Sku(sku))
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(out)
+	})
 }
 
 func (s *Service) variantWhere(ctx context.Context, where predicate.Variant) (Variant, error) {

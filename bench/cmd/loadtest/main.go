@@ -51,6 +51,7 @@ type config struct {
 	out                             string
 	seedOnly, keep                  bool
 	suite                           string
+	wrk                             string // wrk's path; empty: vegeta runs every scenario
 	raceSKUs, raceStock, raceOrders int
 	raceWorkers                     int
 }
@@ -78,7 +79,15 @@ func main() {
 	flag.IntVar(&c.raceStock, "race-stock", 100, "orders suite: units per warehouse of each race SKU")
 	flag.IntVar(&c.raceOrders, "race-orders", 10000, "orders suite: orders fired in the race")
 	flag.IntVar(&c.raceWorkers, "race-workers", 200, "orders suite: concurrent clients in the race")
+	tool := flag.String("tool", "wrk", "load generator of GET scenarios: wrk (when installed; apt-get install wrk) or vegeta; order placement always uses vegeta")
 	flag.Parse()
+	if *tool == "wrk" {
+		if path, err := exec.LookPath("wrk"); err == nil {
+			c.wrk = path
+		} else {
+			fmt.Fprintln(os.Stderr, "loadtest: wrk is not installed (apt-get install wrk); using vegeta")
+		}
+	}
 	if c.suite != "catalog" && c.suite != "orders" {
 		fmt.Fprintln(os.Stderr, "loadtest: -suite must be catalog or orders")
 		os.Exit(2)
@@ -343,18 +352,18 @@ func runScenario(ctx context.Context, c config, client *http.Client, s scenario,
 		}
 	}
 	if c.warmup > 0 && s.warm {
-		attack(ctx, s, 10, c.warmup, 0)
+		c.attack(ctx, s, 10, c.warmup, 0)
 	}
 	var solo result
 	if c.solo > 0 {
 		// Uncached scenarios take the second half of their URLs here, so neither run
 		// finds the other's in the cache.
-		solo = attack(ctx, s, 1, c.solo, len(s.targets)/2)
+		solo, _ = c.attack(ctx, s, 1, c.solo, len(s.targets)/2)
 	}
-	logf("%s: %d connections for %s", s.name, s.conns, c.duration)
+	logf("%s: %d connections for %s with %s", s.name, s.conns, c.duration, c.toolFor(s))
 	before := sampleCPU(serverPID)
-	r := attack(ctx, s, s.conns, c.duration, 0)
-	r.CPU = sampleCPU(serverPID).since(before, r.Requests)
+	r, childCPU := c.attack(ctx, s, s.conns, c.duration, 0)
+	r.CPU = sampleCPU(serverPID).since(before, r.Requests, childCPU)
 	r.SoloP50, r.SoloP95, r.SoloRate = solo.P50, solo.P95, solo.Throughput
 	logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
 	return r
@@ -453,6 +462,7 @@ type result struct {
 	Request    string         `json:"request"`
 	Class      string         `json:"class"`
 	Conns      int            `json:"connections"`
+	Tool       string         `json:"tool"`
 	Duration   time.Duration  `json:"duration"`
 	Requests   int            `json:"requests"`
 	Throughput float64        `json:"throughput"`
@@ -469,6 +479,33 @@ type result struct {
 	SoloP95    time.Duration  `json:"solo_p95"`
 	SoloRate   float64        `json:"solo_throughput"`
 	CPU        cpuUse         `json:"cpu"`
+}
+
+// toolFor names the load generator that runs s: wrk where it can and is installed,
+// else vegeta in this process.
+func (c config) toolFor(s scenario) string {
+	if c.wrk != "" && canUseWrk(s) {
+		return "wrk"
+	}
+	return "vegeta"
+}
+
+// attack runs s with the load generator toolFor names, and returns the result and the
+// CPU seconds a load generator outside this process used.
+func (c config) attack(ctx context.Context, s scenario, conns int, d time.Duration, offset int) (result, float64) {
+	if c.toolFor(s) == "wrk" {
+		r, cpu, err := wrkAttack(ctx, c.wrk, s, conns, d, offset)
+		if err != nil {
+			r.Errors++
+			r.ErrorTexts = append(r.ErrorTexts, err.Error())
+			logf("%s: %v", s.name, err)
+		}
+		r.Tool = "wrk"
+		return r, cpu
+	}
+	r := attack(ctx, s, conns, d, offset)
+	r.Tool = "vegeta"
+	return r, 0
 }
 
 // attack runs s with conns workers (rate 0: each as fast as it gets answers) for d.
@@ -569,7 +606,7 @@ func writeReport(c config, rep report) error {
 		fmt.Fprintf(&b, "| Redis | %s |\n", rep.Redis)
 	}
 	fmt.Fprintf(&b, "| Command | `%s` |\n\n", rep.Command)
-	fmt.Fprintf(&b, "Everything runs on this one machine: the load generator (vegeta, as a library), the server, "+
+	fmt.Fprintf(&b, "Everything runs on this one machine: the load generator (wrk, or vegeta as a library where a scenario says so), the server, "+
 		"PostgreSQL and Redis share its %d cores over loopback, so the numbers are a floor for a real deployment, "+
 		"and throughput is bounded by the load generator's own share of the CPU.\n\n", rep.CPUs)
 
@@ -586,16 +623,18 @@ func writeReport(c config, rep report) error {
 	if rep.Skipped != "" {
 		fmt.Fprintf(&b, "Not run: %s.\n\n", rep.Skipped)
 	} else {
-		fmt.Fprintf(&b, "Each scenario: vegeta with rate 0 (every worker sends its next request as soon as it has the "+
-			"answer) for %s after a %s warm-up at 10 connections, with the merchant's secret key. Latencies are "+
-			"exact percentiles over every request; errors are transport errors and non-2xx answers. "+
+		fmt.Fprintf(&b, "Each scenario: a fixed number of keep-alive connections, each sending its next request as soon as "+
+			"it has the answer, for %s after a %s warm-up at 10 connections, with the merchant's secret key. "+
+			"The load generator is wrk (2 threads; a C program, so it takes little of the CPU the server needs; "+
+			"latencies from its HdrHistogram) or, where the tool column says so, vegeta in the loadtest process "+
+			"(exact percentiles over every request). Errors are transport errors and 4xx/5xx answers. "+
 			"\"uncached\" scenarios never repeat a URL, so every request misses the Redis read cache. "+
 			"The last column is the same scenario on one connection for %s (before the loaded run): the cost of "+
 			"a request without queueing. With a fixed number of connections and no pacing, latency is "+
 			"connections ÷ throughput (Little's law), so a p95 target at 50 connections is a throughput target.\n\n",
 			c.duration, c.warmup, c.solo)
-		fmt.Fprintf(&b, "| scenario | request | conns | requests | req/s | p50 | p95 | p99 | max | errors | target | met | alone: p50 / p95 (req/s) |\n")
-		fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
+		fmt.Fprintf(&b, "| scenario | request | tool | conns | requests | req/s | p50 | p95 | p99 | max | errors | target | met | alone: p50 / p95 (req/s) |\n")
+		fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|\n")
 		for _, r := range rep.Scenarios {
 			limit, text := target(r.Class)
 			met := "yes"
@@ -610,7 +649,7 @@ func writeReport(c config, rep report) error {
 			if r.SoloRate > 0 {
 				solo = fmt.Sprintf("%s / %s (%.0f)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | %d | %d | %.0f | %s | %s | %s | %s | %d | %s | %s | %s |\n", name, r.Request, r.Conns,
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %d | %.0f | %s | %s | %s | %s | %d | %s | %s | %s |\n", name, r.Request, r.Tool, r.Conns,
 				r.Requests, r.Throughput, ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors, text, met, solo)
 		}
 		b.WriteString("\n")
@@ -812,14 +851,16 @@ type cpuUse struct {
 	BusyPercent float64 `json:"machine_busy_percent"`
 }
 
-func (s cpuSample) since(before cpuSample, requests int) cpuUse {
+// since is the CPU used per request from before to s; childCPU is the seconds a load
+// generator in another process (wrk) used meanwhile.
+func (s cpuSample) since(before cpuSample, requests int, childCPU float64) cpuUse {
 	if requests == 0 {
 		return cpuUse{}
 	}
 	n := float64(requests) / 1000
 	u := cpuUse{
 		ServerMS:  (s.server - before.server) / n,
-		LoadgenMS: (s.self - before.self) / n,
+		LoadgenMS: (s.self - before.self + childCPU) / n,
 	}
 	u.RestMS = max(0, (s.busy-before.busy)/n-u.ServerMS-u.LoadgenMS)
 	if d := s.total - before.total; d > 0 {

@@ -404,13 +404,13 @@ func writeOrdersReport(c config, rep report, rr *raceResult) error {
 	fmt.Fprintf(&b, "| Command | `%s` |\n", rep.Command)
 	fmt.Fprintf(&b, "| Seed | `mercantile seed --products %d --variants %d --warehouses %d --seed %d`: %d variants, %d stock levels, %.1f s (a smaller catalog than the catalog suite's; stock is 0 or 1-250 per level) |\n\n",
 		c.products, c.variants, c.warehouses, c.seed, rep.Seed.Variants, rep.Seed.InventoryLevels, rep.SeedWall.Seconds())
-	fmt.Fprintf(&b, "Same method as the catalog load above: vegeta at rate 0 with a fixed number of connections for %s "+
+	fmt.Fprintf(&b, "Same method as the catalog load above (wrk for lookups; vegeta for placements, whose every body differs) with a fixed number of connections for %s "+
 		"after a %s warm-up at 10 connections; \"alone\" is one connection for %s. Requests use the merchant's "+
 		"publishable key (what a storefront holds); no Stripe is configured (manual payments). Each order has a "+
 		"unique `Idempotency-Key`, a valid US shipping address and 1-3 distinct lines, one unit each, of SKUs that "+
 		"were seeded with at least 100 units in total and belong to active products.\n\n", c.duration, c.warmup, c.solo)
-	fmt.Fprintf(&b, "| scenario | request | conns | requests | req/s (2xx) | p50 | p95 | p99 | max | statuses | failures by code | target | met | alone: p50 / p95 (req/s) |\n")
-	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| scenario | request | tool | conns | requests | req/s (2xx) | p50 | p95 | p99 | max | statuses | failures by code | target | met | alone: p50 / p95 (req/s) |\n")
+	fmt.Fprintf(&b, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|\n")
 	for _, r := range rep.Scenarios {
 		limit, text := orderTarget(r.Class)
 		met := "yes"
@@ -421,7 +421,7 @@ func writeOrdersReport(c config, rep report, rr *raceResult) error {
 		if r.SoloRate > 0 {
 			solo = fmt.Sprintf("%s / %s (%.0f)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Request, r.Conns,
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Request, r.Tool, r.Conns,
 			r.Requests, r.Throughput, ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), counts(r.Statuses), counts(r.Codes), text, met, solo)
 	}
 	b.WriteString("\n")

@@ -18,6 +18,9 @@ type Store interface {
 	Get(ctx context.Context, key string) ([]byte, bool, error)
 	// Set stores value for ttl.
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// SetIfAbsent stores value for ttl unless the key holds a live value, and reports
+	// whether it stored it.
+	SetIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// Delete removes keys; missing keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
 	// Ping reports whether the store is reachable.
@@ -45,6 +48,14 @@ func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
 
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	return r.client.Set(ctx, key, value, ttl).Err()
+}
+
+func (r *Redis) SetIfAbsent(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	err := r.client.SetArgs(ctx, key, value, redis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (r *Redis) Delete(ctx context.Context, keys ...string) error {
@@ -92,6 +103,22 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
 func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.set(key, value, ttl)
+	return nil
+}
+
+func (m *Memory) SetIfAbsent(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[key]; ok && m.now().Before(e.expires) {
+		return false, nil
+	}
+	m.set(key, value, ttl)
+	return true, nil
+}
+
+// set stores an entry; m.mu is held.
+func (m *Memory) set(key string, value []byte, ttl time.Duration) {
 	now := m.now()
 	if len(m.entries) >= m.sweepSize {
 		for k, e := range m.entries {
@@ -102,7 +129,6 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 		m.sweepSize = max(1024, 2*len(m.entries))
 	}
 	m.entries[key] = memoryEntry{value: append([]byte(nil), value...), expires: now.Add(ttl)}
-	return nil
 }
 
 func (m *Memory) Delete(_ context.Context, keys ...string) error {

@@ -41,11 +41,27 @@ func testStore(t *testing.T, s Store, advance func(time.Duration)) {
 	if err := s.Set(ctx, key, []byte("v2"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	if stored, err := s.SetIfAbsent(ctx, key, []byte("v3"), time.Minute); err != nil || stored {
+		t.Fatalf("SetIfAbsent over a live value = %v, %v; want false", stored, err)
+	}
+	if v, _, _ := s.Get(ctx, key); string(v) != "v2" {
+		t.Fatalf("SetIfAbsent replaced a live value: %q", v)
+	}
 	if err := s.Delete(ctx, key, key+":other"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := s.Get(ctx, key); ok {
 		t.Fatal("value survived Delete")
+	}
+	if stored, err := s.SetIfAbsent(ctx, key, []byte("v4"), time.Second); err != nil || !stored {
+		t.Fatalf("SetIfAbsent of a missing key = %v, %v; want true", stored, err)
+	}
+	if v, _, _ := s.Get(ctx, key); string(v) != "v4" {
+		t.Fatalf("Get after SetIfAbsent = %q", v)
+	}
+	advance(1100 * time.Millisecond)
+	if stored, _ := s.SetIfAbsent(ctx, key, []byte("v5"), time.Minute); !stored {
+		t.Fatal("SetIfAbsent refused to replace an expired value")
 	}
 }
 
