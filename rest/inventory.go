@@ -98,12 +98,12 @@ func (a *api) patchWarehouse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getInventory(w http.ResponseWriter, r *http.Request) {
-	st, err := a.inventory.Stock(r.Context(), skuParam(r))
+	st, err := a.inventory.StockJSON(r.Context(), skuParam(r))
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	writeRawJSON(w, http.StatusOK, st)
 }
 
 type setInventoryRequest struct {

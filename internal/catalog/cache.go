@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/mercantile/mercantile/internal/platform/kv"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -31,36 +29,16 @@ const (
 )
 
 // cache keeps rendered products and pages as the JSON the API serves, so a hit is
-// written out as stored, with no decoding or encoding.
-//
-// Entries are keyed by a generation token: a write replaces the token (after its
-// transaction commits), so every later read misses and reloads, and a reader that raced
-// the write can only fill an entry under the old token, which nothing reads again. Lists
-// (and searches, and handles) share one generation per merchant; a product's detail has
-// its own, so a write to one product leaves other products' entries warm.
-//
-// Because an entry's key changes whenever its content may, an entry never changes once
-// written: the process keeps a local copy of what it read or filled, exactly as fresh
-// as the store's, and a hit costs one small read of the generation instead of a
-// transfer of the page.
-//
-// A store error is a miss: the cache must never make a request fail.
+// written out as stored, with no decoding or encoding. Lists (and searches, handles and
+// variants by SKU) share one generation per merchant; a product's detail has its own,
+// so a write to one product leaves other products' entries warm.
 type cache struct {
-	store    kv.Store
-	products *lru.Cache[string, []byte]
-	pages    *lru.Cache[string, []byte]
+	products *kv.Generations
+	pages    *kv.Generations
 }
 
 func newCache(store kv.Store) *cache {
-	products, err := lru.New[string, []byte](localProducts)
-	if err != nil {
-		panic(err) // only for a size ≤ 0
-	}
-	pages, err := lru.New[string, []byte](localPages)
-	if err != nil {
-		panic(err)
-	}
-	return &cache{store: store, products: products, pages: pages}
+	return &cache{products: kv.NewGenerations(store, localProducts), pages: kv.NewGenerations(store, localPages)}
 }
 
 func merchantGenKey(merchantID pulid.ID) string {
@@ -68,64 +46,16 @@ func merchantGenKey(merchantID pulid.ID) string {
 }
 func productGenKey(productID string) string { return "mercantile:catalog:pgen:" + productID }
 
-// generation returns the current token under key, starting a new one when none exists.
-func (c *cache) generation(ctx context.Context, key string) (string, bool) {
-	if v, ok, err := c.store.Get(ctx, key); err == nil && ok {
-		return string(v), true
-	} else if err != nil {
-		return "", false
-	}
-	gen := pulid.New("g").String()
-	if err := c.store.Set(ctx, key, []byte(gen), 24*time.Hour); err != nil {
-		return "", false
-	}
-	return gen, true
-}
-
-// cached returns the entry under key, or calls load and stores what it returns. An empty
-// key (no generation to be had) always loads.
-func (c *cache) cached(ctx context.Context, local *lru.Cache[string, []byte], key string, load func() ([]byte, error)) ([]byte, error) {
-	if key != "" {
-		if raw, ok := local.Get(key); ok {
-			return raw, nil
-		}
-		if raw, ok, err := c.store.Get(ctx, key); err == nil && ok {
-			local.Add(key, raw)
-			return raw, nil
-		}
-	}
-	raw, err := load()
-	if err != nil {
-		return nil, err
-	}
-	if key != "" {
-		_ = c.store.Set(ctx, key, raw, cacheTTL)
-		local.Add(key, raw)
-	}
-	return raw, nil
-}
-
 func (c *cache) product(ctx context.Context, merchantID pulid.ID, productID string, load func() ([]byte, error)) ([]byte, error) {
-	key := ""
-	if c.store != nil {
-		if gen, ok := c.generation(ctx, productGenKey(productID)); ok {
-			key = entryPrefix + "product:" + merchantID.String() + ":" + productID + ":" + gen
-		}
-	}
-	return c.cached(ctx, c.products, key, load)
+	return c.products.Fetch(ctx, productGenKey(productID), entryPrefix+"product:"+merchantID.String()+":"+productID, cacheTTL, load)
 }
 
 // list caches anything that any write to the merchant's catalog may change: list pages,
 // search results, handles.
 func (c *cache) list(ctx context.Context, merchantID pulid.ID, query string, load func() ([]byte, error)) ([]byte, error) {
-	key := ""
-	if c.store != nil {
-		if gen, ok := c.generation(ctx, merchantGenKey(merchantID)); ok {
-			sum := sha256.Sum256([]byte(query))
-			key = entryPrefix + "list:" + merchantID.String() + ":" + gen + ":" + hex.EncodeToString(sum[:12])
-		}
-	}
-	return c.cached(ctx, c.pages, key, load)
+	sum := sha256.Sum256([]byte(query))
+	key := entryPrefix + "list:" + merchantID.String() + ":" + hex.EncodeToString(sum[:12])
+	return c.pages.Fetch(ctx, merchantGenKey(merchantID), key, cacheTTL, load)
 }
 
 // page caches a RenderedPage under the merchant's list generation.
@@ -146,14 +76,11 @@ func (c *cache) page(ctx context.Context, merchantID pulid.ID, query string, loa
 // invalidate retires the merchant's list entries and the named products' details. Call
 // it after the write has committed.
 func (c *cache) invalidate(ctx context.Context, merchantID pulid.ID, productIDs ...string) {
-	if c.store == nil {
-		return
-	}
 	keys := []string{merchantGenKey(merchantID)}
 	for _, id := range productIDs {
 		keys = append(keys, productGenKey(id))
 	}
-	_ = c.store.Delete(ctx, keys...)
+	_ = c.pages.Retire(ctx, keys...)
 }
 
 // RenderedPage is a page of products as the API shows it: Data is the JSON array of

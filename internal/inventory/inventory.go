@@ -52,7 +52,7 @@ type ProductInvalidator interface {
 type Service struct {
 	client  *ent.Client
 	dialect string
-	cache   kv.Store
+	cache   *kv.Generations
 	catalog ProductInvalidator
 	bus     events.Bus
 	now     func() time.Time
@@ -64,7 +64,7 @@ const ChangesChannel = "inventory_changed"
 // NewService returns an inventory service on db. cache keeps the hot GET by SKU; bus
 // carries committed changes to subscribers in every process. catalog and bus may be nil.
 func NewService(db *database.DB, cache kv.Store, catalog ProductInvalidator, bus events.Bus) *Service {
-	return &Service{client: db.Client, dialect: db.Dialect, cache: cache, catalog: catalog, bus: bus, now: time.Now}
+	return &Service{client: db.Client, dialect: db.Dialect, cache: kv.NewGenerations(cache, localStocks), catalog: catalog, bus: bus, now: time.Now}
 }
 
 // WarehouseLevel is a SKU's stock in one warehouse.
@@ -105,12 +105,18 @@ func mayWrite(ctx context.Context) error {
 	return nil
 }
 
-func stockKey(merchantID pulid.ID, sku string) string {
-	return "mercantile:stock:" + merchantID.String() + ":" + sku
+// stockGenKey holds the generation of a SKU's cached stock; a stock change retires it.
+func stockGenKey(merchantID pulid.ID, sku string) string {
+	return "mercantile:stock:gen:" + merchantID.String() + ":" + sku
 }
 
-// stockTTL bounds a cached entry's life; invalidation after every commit keeps it right.
-const stockTTL = 5 * time.Minute
+const (
+	// stockTTL bounds a cached entry's life; retiring its generation after every commit
+	// keeps it right.
+	stockTTL = 5 * time.Minute
+	// localStocks bounds the stock entries a process keeps: a few hundred bytes each.
+	localStocks = 16384
+)
 
 // stockQuery is the hot path: one indexed join from (merchant, sku) to the levels.
 const stockQuery = `
@@ -121,32 +127,32 @@ LEFT JOIN warehouses w ON w.id = l.warehouse_id
 WHERE v.merchant_id = ? AND v.sku = ?
 ORDER BY w.priority, w.code`
 
-// Stock returns a SKU's stock, from the cache when it is there.
+// Stock returns a SKU's stock.
 // Errors: not_found (no such SKU).
 func (s *Service) Stock(ctx context.Context, sku string) (Stock, error) {
+	raw, err := s.StockJSON(ctx, sku)
+	if err != nil {
+		return Stock{}, err
+	}
+	var st Stock
+	err = json.Unmarshal(raw, &st)
+	return st, err
+}
+
+// StockJSON returns a SKU's stock as the API shows it, from the cache when it is there.
+// Errors: not_found (no such SKU).
+func (s *Service) StockJSON(ctx context.Context, sku string) (json.RawMessage, error) {
 	v, err := viewerOf(ctx)
 	if err != nil {
-		return Stock{}, err
+		return nil, err
 	}
-	key := stockKey(v.MerchantID, sku)
-	if s.cache != nil {
-		if raw, ok, err := s.cache.Get(ctx, key); err == nil && ok {
-			var st Stock
-			if json.Unmarshal(raw, &st) == nil {
-				return st, nil
-			}
+	return s.cache.Fetch(ctx, stockGenKey(v.MerchantID, sku), "mercantile:stock:"+v.MerchantID.String()+":"+sku, stockTTL, func() ([]byte, error) {
+		st, err := s.readStock(ctx, s.client, v.MerchantID, sku)
+		if err != nil {
+			return nil, err
 		}
-	}
-	st, err := s.readStock(ctx, s.client, v.MerchantID, sku)
-	if err != nil {
-		return Stock{}, err
-	}
-	if s.cache != nil {
-		if raw, err := json.Marshal(st); err == nil {
-			_ = s.cache.Set(ctx, key, raw, stockTTL)
-		}
-	}
-	return st, nil
+		return json.Marshal(st)
+	})
 }
 
 func (s *Service) readStock(ctx context.Context, client *ent.Client, merchantID pulid.ID, sku string) (Stock, error) {
@@ -285,11 +291,9 @@ func (s *Service) apply(ctx context.Context, tx *ent.Client, ops []op) error {
 func (s *Service) announce(ctx context.Context, merchantID pulid.ID, skus map[string]bool, products []pulid.ID) {
 	keys := make([]string, 0, len(skus))
 	for sku := range skus {
-		keys = append(keys, stockKey(merchantID, sku))
+		keys = append(keys, stockGenKey(merchantID, sku))
 	}
-	if s.cache != nil {
-		_ = s.cache.Delete(ctx, keys...)
-	}
+	_ = s.cache.Retire(ctx, keys...)
 	if s.catalog != nil {
 		s.catalog.InvalidateProducts(viewer.MerchantSystemContext(ctx, merchantID), products...)
 	}
