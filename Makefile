@@ -11,9 +11,13 @@ GO ?= go
 
 # staticcheck 2026.2.2 (module version v0.8.2): built with and for Go 1.26.
 STATICCHECK_VERSION := v0.8.2
+# stripe-mock serves Stripe's API to the payment tests (internal/payments/stripetest). Its
+# -version says "master" when built by go install: the module version is read from the binary.
+STRIPE_MOCK_VERSION := v0.203.0
 
 TOOLBIN     := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLBIN)/staticcheck
+STRIPE_MOCK := $(TOOLBIN)/stripe-mock
 
 # Tests run against the real services; values already in the environment win.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
@@ -76,3 +80,8 @@ tools: ## install the pinned Go tools into bin/tools
 		GOBIN='$(TOOLBIN)' $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
 	fi
 	@"$(STATICCHECK)" -version
+	@if ! $(GO) version -m "$(STRIPE_MOCK)" 2>/dev/null | grep -qE '^\s+mod\s+github.com/stripe/stripe-mock\s+$(STRIPE_MOCK_VERSION)\s'; then \
+		echo 'go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)'; \
+		GOBIN='$(TOOLBIN)' $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); \
+	fi
+	@echo "stripe-mock $(STRIPE_MOCK_VERSION)"

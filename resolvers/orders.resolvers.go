@@ -31,7 +31,7 @@ func (r *mutationResolver) MarkOrderPaid(ctx context.Context, id pulid.ID) (*ent
 
 // RefundOrder is the resolver for the refundOrder field.
 func (r *mutationResolver) RefundOrder(ctx context.Context, id pulid.ID, amount *int, reason *string) (*ent.Order, error) {
-	return r.orders.RecordRefund(ctx, id, int64Of(amount), deref(reason))
+	return r.orders.Refund(ctx, id, int64Of(amount), deref(reason))
 }
 
 // ShipShipment is the resolver for the shipShipment field.

@@ -38,6 +38,10 @@ type operation struct {
 	Conflict string
 	// NotFound says when a route without path parameters answers 404.
 	NotFound string
+	// BadRequest replaces what a 400 means for the route.
+	BadRequest string
+	// BadGateway says when the route answers 502, an upstream service having failed.
+	BadGateway string
 }
 
 // param is a query parameter.
@@ -153,6 +157,12 @@ func (rt route) operationObject() map[string]any {
 	if op.NotFound != "" {
 		responses["404"] = problemRef(op.NotFound)
 	}
+	if op.BadRequest != "" {
+		responses["400"] = problemRef(op.BadRequest)
+	}
+	if op.BadGateway != "" {
+		responses["502"] = problemRef(op.BadGateway)
+	}
 	conflicts := []string{}
 	if op.Conflict != "" {
 		conflicts = append(conflicts, op.Conflict)
@@ -245,6 +255,12 @@ var (
 	binary = map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}
 )
 
+// emailKind and emailStatus are the outbox's enums.
+var (
+	emailKind   = enum("order_confirmation", "payment_failed", "shipment_sent", "order_cancelled", "refund_issued")
+	emailStatus = enum("queued", "sent", "logged", "failed")
+)
+
 func enum(values ...string) map[string]any { return map[string]any{"type": "string", "enum": values} }
 
 func arrayOf(item string) map[string]any { return map[string]any{"type": "array", "items": ref(item)} }
@@ -266,6 +282,9 @@ var variantInput = map[string]any{
 var paymentProps = map[string]any{
 	"provider": enum("manual", "stripe"),
 	"status":   enum("pending", "requires_action", "processing", "succeeded", "failed", "canceled"),
+	"client_secret": map[string]any{"type": []string{"string", "null"},
+		"description": "The Stripe PaymentIntent's client secret, for Stripe.js to confirm the payment; null for manual payments, once the payment " +
+			"succeeded or was cancelled, and when Stripe could not be reached at placement (POST /api/v1/orders/{id}/payment-intent then creates it)."},
 }
 
 // addressProps are a postal address's fields; empty ones are left out.
@@ -411,7 +430,7 @@ var schemas = map[string]any{
 		"subtotal": integer, "shipping_total": integer, "tax_total": integer,
 		"total":           map[string]any{"type": "integer", "description": "subtotal + shipping_total + tax_total, in the currency's minor unit."},
 		"amount_refunded": integer, "shipping_address": nullableAddress, "note": str,
-		"line_items": arrayOf("OrderLineItem"), "shipments": arrayOf("Shipment"),
+		"line_items": arrayOf("OrderLineItem"), "shipments": arrayOf("Shipment"), "refunds": arrayOf("Refund"),
 		"payment":                map[string]any{"type": []string{"object", "null"}, "properties": paymentProps, "required": sortedKeys(paymentProps), "additionalProperties": false},
 		"cancel_reason":          str,
 		"reservation_expires_at": map[string]any{"type": []string{"string", "null"}, "format": "date-time", "description": "When an unpaid order is cancelled and its stock released."},
@@ -435,12 +454,34 @@ var schemas = map[string]any{
 			"items": input(map[string]any{"sku": str, "quantity": quantity}, "sku", "quantity")},
 		"note": str,
 	}, "email", "shipping_address", "line_items"),
-	"OrderList":   list("Order"),
+	"OrderList": list("Order"),
+	"Refund": object(map[string]any{
+		"id": str, "amount": integer, "currency": str, "reason": str, "failure_message": str, "created_at": dateTime,
+		"status": map[string]any{"type": "string", "enum": []string{"pending", "succeeded", "failed", "canceled"},
+			"description": "A Stripe refund counts toward amount_refunded and financial_status once it succeeded."},
+	}),
+	"StripeEvent": map[string]any{"type": "object", "description": "A Stripe event exactly as Stripe sent it: the signature covers the raw bytes."},
+	"WebhookReceipt": object(map[string]any{
+		"received": map[string]any{"type": "boolean"},
+		"outcome": map[string]any{"type": "string", "enum": []string{"processed", "ignored", "duplicate", "unrouted"},
+			"description": "processed: applied; ignored: recorded, but stale, of an unhandled type or for no known order; duplicate: applied before; " +
+				"unrouted: names no known merchant."},
+	}),
 	"OrderCancel": input(map[string]any{"reason": str}),
 	"RefundCreate": input(map[string]any{
 		"amount": map[string]any{"type": "integer", "minimum": 1, "description": "Default: everything paid and not yet refunded."}, "reason": str,
 	}),
 	"ShipmentShip": input(map[string]any{"carrier": str, "tracking_number": str}, "carrier"),
+	"Email": object(map[string]any{
+		"id": str, "kind": emailKind, "status": emailStatus, "order_id": nullableStr, "shipment_id": nullableStr,
+		"to_address": str, "subject": str, "text_body": str, "html_body": str,
+		"attempts":            map[string]any{"type": "integer", "description": "Sending attempts made so far."},
+		"last_error":          map[string]any{"type": "string", "description": "Why the last attempt failed (SendGrid's reason); empty once sent."},
+		"provider_message_id": map[string]any{"type": "string", "description": "SendGrid's X-Message-Id, once sent."},
+		"sent_at":             map[string]any{"type": []string{"string", "null"}, "format": "date-time", "description": "When it was sent or logged."},
+		"created_at":          dateTime, "updated_at": dateTime,
+	}),
+	"EmailList": list("Email"),
 	"GraphQLRequest": input(map[string]any{
 		"query": str, "operationName": str, "variables": map[string]any{"type": "object"}, "extensions": map[string]any{"type": "object"},
 	}),

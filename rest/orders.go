@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/ent/order"
+	"github.com/mercantile/mercantile/ent/payment"
 	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/postal"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -36,8 +38,19 @@ type shipmentJSON struct {
 }
 
 type paymentJSON struct {
-	Provider string `json:"provider"`
-	Status   string `json:"status"`
+	Provider     string  `json:"provider"`
+	Status       string  `json:"status"`
+	ClientSecret *string `json:"client_secret"`
+}
+
+type refundJSON struct {
+	ID             string `json:"id"`
+	Amount         int64  `json:"amount"`
+	Currency       string `json:"currency"`
+	Status         string `json:"status"`
+	Reason         string `json:"reason"`
+	FailureMessage string `json:"failure_message"`
+	CreatedAt      string `json:"created_at"`
 }
 
 type orderJSON struct {
@@ -59,6 +72,7 @@ type orderJSON struct {
 	LineItems            []orderLineJSON `json:"line_items"`
 	Shipments            []shipmentJSON  `json:"shipments"`
 	Payment              *paymentJSON    `json:"payment"`
+	Refunds              []refundJSON    `json:"refunds"`
 	CancelReason         string          `json:"cancel_reason"`
 	ReservationExpiresAt *string         `json:"reservation_expires_at"`
 	PaidAt               *string         `json:"paid_at"`
@@ -79,7 +93,7 @@ func toOrderJSON(o *ent.Order) orderJSON {
 		LineItems: make([]orderLineJSON, 0, len(o.Edges.LineItems)), Shipments: make([]shipmentJSON, 0, len(o.Edges.Shipments)),
 		ReservationExpiresAt: timeJSONPtr(o.ReservationExpiresAt), PaidAt: timeJSONPtr(o.PaidAt),
 		CancelledAt: timeJSONPtr(o.CancelledAt), ClosedAt: timeJSONPtr(o.ClosedAt),
-		CreatedAt: timeJSON(o.CreatedAt), UpdatedAt: timeJSON(o.UpdatedAt),
+		CreatedAt: timeJSON(o.CreatedAt), UpdatedAt: timeJSON(o.UpdatedAt), Refunds: make([]refundJSON, 0, len(o.Edges.Refunds)),
 	}
 	if o.ShippingAddress != (postal.Address{}) {
 		out.ShippingAddress = &o.ShippingAddress
@@ -104,6 +118,15 @@ func toOrderJSON(o *ent.Order) orderJSON {
 	if len(o.Edges.Payments) > 0 {
 		p := o.Edges.Payments[0]
 		out.Payment = &paymentJSON{Provider: string(p.Provider), Status: string(p.Status)}
+		// The client secret lets whoever holds it pay; it is shown only while paying is
+		// still possible.
+		if o.Status == order.StatusOpen && p.Status != payment.StatusSucceeded && p.Status != payment.StatusCanceled {
+			out.Payment.ClientSecret = p.StripeClientSecret
+		}
+	}
+	for _, rf := range o.Edges.Refunds {
+		out.Refunds = append(out.Refunds, refundJSON{ID: rf.ID.String(), Amount: rf.Amount, Currency: rf.Currency, Status: string(rf.Status),
+			Reason: rf.Reason, FailureMessage: rf.FailureMessage, CreatedAt: timeJSON(rf.CreatedAt)})
 	}
 	return out
 }
@@ -188,7 +211,7 @@ func (a *api) refundOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	o, err := a.orders.RecordRefund(r.Context(), idParam(r), req.Amount, req.Reason)
+	o, err := a.orders.Refund(r.Context(), idParam(r), req.Amount, req.Reason)
 	a.orderResponse(w, r, http.StatusCreated, o, err)
 }
 
@@ -239,9 +262,12 @@ func (a *api) orderRoutes() []route {
 			ID: "markOrderPaid", Tag: "Orders", Summary: "Record the manual payment of an open, pending order; its stock stays reserved until it ships.",
 			Response: "Order", Conflict: illegalTransition}},
 		{"POST", id + "/refunds", private, a.refundOrder, operation{
-			ID: "refundOrder", Tag: "Orders", Summary: "Record a refund of a paid order, of amount (default: all that is left); financial_status becomes partially_refunded or refunded.",
+			ID: "refundOrder", Tag: "Orders", Summary: "Refund a paid order, of amount (default: all that is paid and not refunded or being refunded). " +
+				"A manual payment's refund is recorded at once; a Stripe payment's is sent to Stripe and listed in refunds as pending until Stripe " +
+				"confirms it. financial_status becomes partially_refunded or refunded once the refund succeeded.",
 			Request: "RefundCreate", OptionalBody: true, Response: "Order", Status: http.StatusCreated, Idempotent: true,
-			Conflict: illegalTransition}},
+			Conflict:   illegalTransition + " Stripe refused the refund, e.g. already refunded (conflict).",
+			BadGateway: "Stripe could not be reached or failed (unavailable); the refund is listed as failed, unless a Stripe event later reports that it went through."}},
 		{"POST", "/api/v1/shipments/{id}/ship", private, a.shipShipment, operation{
 			ID: "shipShipment", Tag: "Orders", Summary: "Ship a pending shipment of a paid order: its stock leaves on_hand and reserved; the order's fulfillment_status follows.",
 			Request: "ShipmentShip", Response: "Order", Conflict: illegalTransition}},

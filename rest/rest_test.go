@@ -20,6 +20,7 @@ import (
 	"github.com/mercantile/mercantile/graph"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/events"
 	"github.com/mercantile/mercantile/internal/idempotency"
 	"github.com/mercantile/mercantile/internal/inventory"
@@ -85,6 +86,7 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 		Config: cfg, Logger: slog.New(slog.DiscardHandler), Auth: authService,
 		Merchants: merchants.NewService(db.Client, authService), Catalog: catalogService,
 		Inventory: inventoryService, Orders: ordersService, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
+		Emails: email.NewService(db.Client, email.Config{}, slog.New(slog.DiscardHandler)),
 		GraphQL: root.WithLoaders(graph.NewHandler(root, graph.Options{
 			ComplexityLimit: 1000, AuthenticateWebsocket: AuthenticateWebsocket(authService), Logger: slog.New(slog.DiscardHandler),
 		})),
@@ -98,7 +100,7 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 	h.server = server
 	t.Cleanup(h.server.Close)
 	h.api = &api{cfg: cfg, log: deps.Logger, auth: authService, merchants: deps.Merchants, catalog: catalogService,
-		inventory: inventoryService, orders: ordersService, idempotency: deps.Idempotency,
+		inventory: inventoryService, orders: ordersService, emails: deps.Emails, idempotency: deps.Idempotency,
 		media: mediaHandler, graphql: deps.GraphQL, playgrnd: deps.Playground, gatherer: registry}
 	return h
 }

@@ -18,10 +18,12 @@ import (
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/idempotency"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/orders"
+	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/platform/config"
 )
 
@@ -34,6 +36,10 @@ type Deps struct {
 	Catalog   *catalog.Service
 	Inventory *inventory.Service
 	Orders    *orders.Service
+	// Emails lists the outbox of transactional email.
+	Emails *email.Service
+	// Stripe receives POST /webhooks/stripe; nil answers 503 there.
+	Stripe *payments.Webhooks
 	// Idempotency records the responses of POSTs sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// Media receives image uploads and serves images under /media when they are kept on
@@ -59,6 +65,8 @@ type api struct {
 	catalog     *catalog.Service
 	inventory   *inventory.Service
 	orders      *orders.Service
+	emails      *email.Service
+	stripe      *payments.Webhooks
 	idempotency *idempotency.Store
 	media       http.Handler
 	checks      []Checker
@@ -119,6 +127,8 @@ func (a *api) routes() []route {
 	rs = append(rs, a.catalogRoutes()...)
 	rs = append(rs, a.inventoryRoutes()...)
 	rs = append(rs, a.orderRoutes()...)
+	rs = append(rs, a.emailRoutes()...)
+	rs = append(rs, a.paymentRoutes()...)
 	if a.media != nil {
 		rs = append(rs,
 			route{"PUT", "/media/upload/*", public, a.media.ServeHTTP, operation{
@@ -155,8 +165,8 @@ func (a *api) routes() []route {
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(d Deps) http.Handler {
 	a := &api{
-		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders,
-		idempotency: d.Idempotency, media: d.Media, checks: d.Checks, draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground,
+		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders, stripe: d.Stripe,
+		emails: d.Emails, idempotency: d.Idempotency, media: d.Media, checks: d.Checks, draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground,
 		gatherer: d.Gatherer,
 	}
 	if a.draining == nil {

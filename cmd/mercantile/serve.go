@@ -24,6 +24,7 @@ import (
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/events"
 	"github.com/mercantile/mercantile/internal/idempotency"
 	"github.com/mercantile/mercantile/internal/inventory"
@@ -31,6 +32,7 @@ import (
 	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/orders"
+	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/kv"
@@ -95,6 +97,9 @@ type services struct {
 	catalog   *catalog.Service
 	inventory *inventory.Service
 	orders    *orders.Service
+	emails    *email.Service
+	// stripe receives Stripe's webhooks; it refuses them when STRIPE_WEBHOOK_SECRET is unset.
+	stripe *payments.Webhooks
 	// listen delivers the events other processes publish to this one's subscribers
 	// until ctx ends; serve runs it. Without it events still go out, so a command that
 	// changes stock reaches the servers' subscribers.
@@ -120,6 +125,14 @@ func newServices(cfg config.Config, db *database.DB, store kv.Store, images medi
 	}
 	svc.inventory = inventory.NewService(db, store, svc.catalog, bus)
 	svc.orders = orders.NewService(db, svc.inventory, cfg.ReservationTTL)
+	svc.emails = email.NewService(db.Client, email.Config{
+		SendGridAPIKey: cfg.SendGridAPIKey, SendGridAPIURL: cfg.SendGridAPIURL,
+		From: cfg.EmailFrom, FromName: cfg.EmailFromName, Templates: cfg.SendGridTemplates,
+	}, log)
+	if cfg.StripeSecretKey != "" {
+		svc.orders.UsePayments(payments.NewClient(payments.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL}), log)
+	}
+	svc.stripe = payments.NewWebhooks(cfg.StripeWebhookSecret, svc.orders)
 	return svc
 }
 
@@ -195,7 +208,7 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	root := resolvers.New(db.Client, resolvers.Services{Catalog: svc.catalog, Inventory: svc.inventory, Orders: svc.orders})
 	deps := rest.Deps{
 		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog,
-		Inventory: svc.inventory, Orders: svc.orders, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
+		Inventory: svc.inventory, Orders: svc.orders, Emails: svc.emails, Stripe: svc.stripe, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
 		GraphQL:    root.WithLoaders(graph.NewHandler(root, gqlOpts)),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry,
@@ -251,8 +264,9 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	return nil
 }
 
-// startJobs starts the background workers: the periodic expiry of unpaid reservations
-// and the settling of image uploads.
+// startJobs starts the background workers: the periodic expiry of unpaid reservations,
+// the settling of image uploads, the sending of transactional email and the cancelling
+// of cancelled orders' PaymentIntents.
 func startJobs(ctx context.Context, db *database.DB, svc *services, log *slog.Logger) (*jobs.Queue, error) {
 	queue, err := jobs.New(db, log, jobs.Options{
 		ExpireReservations: func(ctx context.Context) (int, error) {
@@ -271,6 +285,12 @@ func startJobs(ctx context.Context, db *database.DB, svc *services, log *slog.Lo
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if err := jobs.Register(queue, svc.catalog.ConfirmImageWorker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.emails.Worker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.orders.CancelIntentWorker()); err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if err := queue.Start(ctx); err != nil {

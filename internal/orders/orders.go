@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"log/slog"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -19,12 +20,13 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/ent/emailmessage"
 	"github.com/mercantile/mercantile/ent/inventorylevel"
-	"github.com/mercantile/mercantile/ent/payment"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/ent/warehouse"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/postal"
@@ -47,6 +49,9 @@ type Service struct {
 	inventory      *inventory.Service
 	reservationTTL time.Duration
 	now            func() time.Time
+	// payments takes Stripe payments (UsePayments); nil means manual payments.
+	payments PaymentGateway
+	log      *slog.Logger
 }
 
 // NewService returns an orders service.
@@ -146,6 +151,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (*ent.Order, error) 
 	if err != nil {
 		return nil, err
 	}
+	// After the commit: the processor is never called with stock locked.
+	s.openPayment(ctx, placed)
 	return s.Order(ctx, placed.ID)
 }
 
@@ -209,11 +216,14 @@ func (s *Service) place(ctx context.Context, m *ent.Merchant, in PlaceInput) (*e
 		if err := s.writeLines(ctx, tx, order, in.LineItems, bySKU, splits); err != nil {
 			return err
 		}
-		if err := tx.Payment.Create().SetOrderID(order.ID).SetProvider(payment.ProviderManual).
+		if err := tx.Payment.Create().SetOrderID(order.ID).SetProvider(s.paymentProvider()).
 			SetAmount(total).SetCurrency(m.Currency).Exec(ctx); err != nil {
 			return apperr.From(err)
 		}
-		return s.number(ctx, tx, m.ID, order)
+		if err := s.number(ctx, tx, m.ID, order); err != nil {
+			return err
+		}
+		return email.Queue(ctx, tx, email.Event{Kind: emailmessage.KindOrderConfirmation, Order: order})
 	})
 	return order, err
 }

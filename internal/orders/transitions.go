@@ -5,19 +5,21 @@ import (
 	"strings"
 
 	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/ent/emailmessage"
 	"github.com/mercantile/mercantile/ent/order"
 	"github.com/mercantile/mercantile/ent/payment"
 	"github.com/mercantile/mercantile/ent/shipment"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-// Order returns an order with its lines, shipments (and their lines and warehouse) and
-// payments.
+// Order returns an order with its lines, shipments (and their lines and warehouse),
+// payments and refunds.
 // Errors: not_found, forbidden (storefront keys outside checkout).
 func (s *Service) Order(ctx context.Context, id pulid.ID) (*ent.Order, error) {
 	return loadOrder(ctx, s.client, id)
@@ -27,7 +29,7 @@ func loadOrder(ctx context.Context, client *ent.Client, id pulid.ID) (*ent.Order
 	q := client.Order.Query().Where(order.ID(id)).
 		WithLineItems().
 		WithShipments(func(sq *ent.ShipmentQuery) { sq.WithLineItems().WithWarehouse() }).
-		WithPayments()
+		WithPayments().WithRefunds()
 	o, err := q.Only(ctx)
 	return o, apperr.Translate(err)
 }
@@ -142,7 +144,15 @@ func (s *Service) cancel(ctx context.Context, tx *ent.Client, o *ent.Order, reas
 			return apperr.From(err)
 		}
 	}
-	return apperr.Translate(upd.Exec(ctx))
+	if err := s.cancelIntentLater(ctx, o); err != nil {
+		return err
+	}
+	cancelled, err := upd.Save(ctx)
+	if err != nil {
+		return apperr.From(err)
+	}
+	cancelled.Edges.LineItems = o.Edges.LineItems
+	return email.Queue(ctx, tx, email.Event{Kind: emailmessage.KindOrderCancelled, Order: cancelled})
 }
 
 // MarkPaid records a manual payment of an open, unpaid order; its reservation no longer
@@ -202,12 +212,17 @@ func (s *Service) Ship(ctx context.Context, shipmentID pulid.ID, in ShipInput) (
 		if err := s.inventory.Commit(ctx, o.ID, allocationsOf(shp, products)); err != nil {
 			return err
 		}
-		if err := tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusShipped).SetShippedAt(s.now()).
-			SetCarrier(strings.TrimSpace(in.Carrier)).SetTrackingNumber(strings.TrimSpace(in.TrackingNumber)).Exec(ctx); err != nil {
+		shipped, err := tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusShipped).SetShippedAt(s.now()).
+			SetCarrier(strings.TrimSpace(in.Carrier)).SetTrackingNumber(strings.TrimSpace(in.TrackingNumber)).Save(ctx)
+		if err != nil {
 			return apperr.From(err)
 		}
 		shp.Status = shipment.StatusShipped
-		return s.followShipments(ctx, tx, o)
+		if err := s.followShipments(ctx, tx, o); err != nil {
+			return err
+		}
+		shipped.Edges.LineItems = shp.Edges.LineItems
+		return email.Queue(ctx, tx, email.Event{Kind: emailmessage.KindShipmentSent, Order: o, Shipment: shipped})
 	})
 }
 
@@ -295,8 +310,9 @@ func (s *Service) RecordRefund(ctx context.Context, id pulid.ID, amount *int64, 
 			return apperr.New(apperr.Invalid, "amount must be between 1 and %d.", refundable).WithField("amount", "more than what was paid and not yet refunded")
 		}
 		pay := o.Edges.Payments[0]
-		if err := tx.Refund.Create().SetOrderID(o.ID).SetPaymentID(pay.ID).SetAmount(amt).SetCurrency(o.Currency).
-			SetReason(reason).SetStatus("succeeded").Exec(ctx); err != nil {
+		r, err := tx.Refund.Create().SetOrderID(o.ID).SetPaymentID(pay.ID).SetAmount(amt).SetCurrency(o.Currency).
+			SetReason(reason).SetStatus("succeeded").Save(ctx)
+		if err != nil {
 			return apperr.From(err)
 		}
 		if err := tx.Payment.UpdateOneID(pay.ID).AddAmountRefunded(amt).Exec(ctx); err != nil {
@@ -306,7 +322,10 @@ func (s *Service) RecordRefund(ctx context.Context, id pulid.ID, amount *int64, 
 		if o.AmountRefunded+amt == o.Total {
 			status = order.FinancialStatusRefunded
 		}
-		return apperr.Translate(tx.Order.UpdateOneID(o.ID).AddAmountRefunded(amt).SetFinancialStatus(status).Exec(ctx))
+		if err := tx.Order.UpdateOneID(o.ID).AddAmountRefunded(amt).SetFinancialStatus(status).Exec(ctx); err != nil {
+			return apperr.From(err)
+		}
+		return email.Queue(ctx, tx, email.Event{Kind: emailmessage.KindRefundIssued, Order: o, Refund: r})
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strconv"
@@ -18,6 +19,16 @@ import (
 
 // DefaultDatabaseURL is the embedded default: a SQLite file under ./var.
 const DefaultDatabaseURL = "sqlite:var/mercantile.db"
+
+// DefaultSendGridAPIURL is SendGrid's API.
+const DefaultSendGridAPIURL = "https://api.sendgrid.com"
+
+// EmailKinds are the transactional emails; SENDGRID_TEMPLATE_<KIND> (upper case) names
+// the dynamic template of each.
+var EmailKinds = []string{"order_confirmation", "payment_failed", "shipment_sent", "order_cancelled", "refund_issued"}
+
+// DefaultStripeAPIURL is Stripe's API.
+const DefaultStripeAPIURL = "https://api.stripe.com"
 
 // Config is the process configuration.
 type Config struct {
@@ -59,6 +70,19 @@ type Config struct {
 	// default: production runs `mercantile migrate` as its own step before a rollout.
 	AutoMigrate bool
 
+	// SendGridAPIKey sends transactional email through SendGrid; empty writes each
+	// email to the log instead (the outbox keeps it either way).
+	SendGridAPIKey string
+	// SendGridAPIURL is SendGrid's API base URL; tests and staging point it at a local peer.
+	SendGridAPIURL string
+	// EmailFrom is the sender address of transactional email, required with
+	// SendGridAPIKey; EmailFromName its optional display name.
+	EmailFrom     string
+	EmailFromName string
+	// SendGridTemplates maps an email kind (EmailKinds) to the SendGrid dynamic template
+	// (d-...) that renders it instead of the built-in templates.
+	SendGridTemplates map[string]string
+
 	// S3Bucket selects S3 for uploaded images; empty keeps them in MediaDir, served by
 	// this process.
 	S3Bucket string
@@ -77,6 +101,15 @@ type Config struct {
 	// or when that directory is not persistent.
 	MediaSigningKey []byte
 	MaxImageBytes   int64
+
+	// StripeSecretKey turns Stripe payments on: placing an order creates a PaymentIntent.
+	// Empty keeps payments manual.
+	StripeSecretKey string
+	// StripeWebhookSecret verifies POST /webhooks/stripe (whsec_...); required with
+	// StripeSecretKey, since without events no Stripe order would ever be paid.
+	StripeWebhookSecret string
+	// StripeAPIURL is Stripe's API base URL; stripe-mock's in tests and load runs.
+	StripeAPIURL string
 }
 
 // Embedded reports whether the process runs without external services.
@@ -115,6 +148,14 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 		MediaDir:               e.str("MEDIA_DIR", "var/media"),
 		MediaSigningKey:        e.secretKey("MEDIA_SIGNING_KEY", minSigningKeyBytes),
 		MaxImageBytes:          e.bytes("MAX_IMAGE_BYTES", 20<<20),
+		SendGridAPIKey:         e.str("SENDGRID_API_KEY", ""),
+		SendGridAPIURL:         strings.TrimRight(e.str("SENDGRID_API_URL", DefaultSendGridAPIURL), "/"),
+		EmailFrom:              e.str("EMAIL_FROM", ""),
+		EmailFromName:          e.str("EMAIL_FROM_NAME", ""),
+		SendGridTemplates:      e.sendGridTemplates(),
+		StripeSecretKey:        e.str("STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret:    e.str("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIURL:           strings.TrimRight(e.str("STRIPE_API_URL", DefaultStripeAPIURL), "/"),
 	}
 	embedded := c.Embedded()
 	c.LogFormat = e.oneOf("LOG_FORMAT", map[bool]string{true: "text", false: "json"}[embedded], "text", "json")
@@ -141,6 +182,24 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	e.httpURL("S3_ENDPOINT", c.S3Endpoint)
 	e.httpURL("S3_PUBLIC_BASE_URL", c.S3PublicBaseURL)
+	e.httpURL("SENDGRID_API_URL", c.SendGridAPIURL)
+	if addr, err := mail.ParseAddress(c.EmailFrom); c.EmailFrom != "" && (err != nil || addr.Address != c.EmailFrom) {
+		e.fail("EMAIL_FROM", "must be a bare email address such as orders@example.com (the name goes in EMAIL_FROM_NAME), got %q", c.EmailFrom)
+	}
+	if c.SendGridAPIKey != "" && c.EmailFrom == "" {
+		e.fail("EMAIL_FROM", "is required with SENDGRID_API_KEY")
+	}
+	e.httpURL("STRIPE_API_URL", c.StripeAPIURL)
+	// Problems name the variable, never the secret's value.
+	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
+		e.fail("STRIPE_SECRET_KEY", "must be a Stripe secret key (sk_... or a restricted rk_...)")
+	}
+	switch {
+	case c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_"):
+		e.fail("STRIPE_WEBHOOK_SECRET", "must be a webhook endpoint's signing secret (whsec_...)")
+	case c.StripeSecretKey != "" && c.StripeWebhookSecret == "":
+		e.fail("STRIPE_WEBHOOK_SECRET", "is required with STRIPE_SECRET_KEY: Stripe's events are what mark orders paid")
+	}
 	return c, e.err()
 }
 
@@ -263,6 +322,24 @@ func (r *reader) boolean(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+// sendGridTemplates reads SENDGRID_TEMPLATE_<KIND> for each email kind. SendGrid's
+// dynamic template ids start with "d-"; a legacy template would silently ignore
+// dynamic_template_data.
+func (r *reader) sendGridTemplates() map[string]string {
+	out := map[string]string{}
+	for _, kind := range EmailKinds {
+		name := "SENDGRID_TEMPLATE_" + strings.ToUpper(kind)
+		if v, ok := r.raw(name); ok {
+			if !strings.HasPrefix(v, "d-") {
+				r.fail(name, "must be a SendGrid dynamic template id (d-...), got %q", v)
+				continue
+			}
+			out[kind] = v
+		}
+	}
+	return out
 }
 
 // httpURL checks that value, when set, is an absolute http(s) URL.

@@ -122,3 +122,33 @@ func TestParseMedia(t *testing.T) {
 		}
 	})
 }
+
+func TestParseStripe(t *testing.T) {
+	c, err := parse(lookupFrom(nil))
+	if err != nil || c.StripeSecretKey != "" || c.StripeAPIURL != DefaultStripeAPIURL {
+		t.Fatalf("Stripe defaults: %+v, %v", c, err)
+	}
+	c, err = parse(lookupFrom(map[string]string{
+		"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "STRIPE_API_URL": "http://127.0.0.1:12111/",
+	}))
+	if err != nil || c.StripeSecretKey != "sk_test_123" || c.StripeWebhookSecret != "whsec_abc" || c.StripeAPIURL != "http://127.0.0.1:12111" {
+		t.Fatalf("Stripe settings: %+v, %v", c, err)
+	}
+	for name, env := range map[string]map[string]string{
+		"STRIPE_SECRET_KEY":     {"STRIPE_SECRET_KEY": "pk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_abc"},
+		"STRIPE_WEBHOOK_SECRET": {"STRIPE_SECRET_KEY": "sk_test_123"},
+		"STRIPE_API_URL":        {"STRIPE_API_URL": "localhost:12111"},
+	} {
+		_, err := parse(lookupFrom(env))
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v gave %v, want an error naming %s", env, err, name)
+		}
+		if err != nil && strings.Contains(err.Error(), "pk_test_123") {
+			t.Errorf("error %q shows the key", err)
+		}
+	}
+	_, err = parse(lookupFrom(map[string]string{"STRIPE_WEBHOOK_SECRET": "secret"}))
+	if err == nil || !strings.Contains(err.Error(), "whsec_") {
+		t.Errorf("a webhook secret without whsec_ gave %v", err)
+	}
+}
