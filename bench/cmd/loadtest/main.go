@@ -123,19 +123,22 @@ func logf(format string, args ...any) {
 
 // report is everything RESULTS.md shows.
 type report struct {
-	Date        time.Time
-	Command     string
-	CPUs        int
-	Memory      string
-	GoVersion   string
-	Postgres    string
-	Redis       string
-	Seed        seedSummary
-	SeedWall    time.Duration
-	Scenarios   []result
-	LoadAvg     string
-	Skipped     string
-	ServerError string
+	Date      time.Time
+	Command   string
+	CPUs      int
+	Memory    string
+	GoVersion string
+	Postgres  string
+	Redis     string
+	Seed      seedSummary
+	SeedWall  time.Duration
+	Scenarios []result
+	LoadAvg   string
+	Skipped   string
+	// StripePayments and StripeIntents count the orders suite's Stripe payments and those
+	// with a PaymentIntent.
+	StripePayments, StripeIntents int
+	ServerError                   string
 }
 
 type seedSummary struct {
