@@ -627,13 +627,17 @@ func TestSendRetriesUntilAccepted(t *testing.T) {
 			first["personalizations"].([]any)[0].(map[string]any)["to"].([]any)[0].(map[string]any)["email"] != "buyer@example.com" {
 			t.Errorf("request %v", first)
 		}
-		// Nothing more is sent: the job completed.
-		time.Sleep(300 * time.Millisecond)
+		// Nothing more is sent: the job completes (River records that just after Work
+		// returns, so wait for it) after its fourth attempt.
+		eventually(t, "the send job to complete", func() bool {
+			js := e.sendJobs(t)
+			return len(js) == 1 && js[0].state == string(rivertype.JobStateCompleted)
+		})
+		if js := e.sendJobs(t); js[0].attempt != 4 || js[0].maxAttempts != email.MaxAttempts {
+			t.Fatalf("send jobs %+v", js)
+		}
 		if n := len(sg.got()); n != 4 {
 			t.Fatalf("%d requests, want 4", n)
-		}
-		if js := e.sendJobs(t); len(js) != 1 || js[0].state != string(rivertype.JobStateCompleted) || js[0].attempt != 4 || js[0].maxAttempts != email.MaxAttempts {
-			t.Fatalf("send jobs %+v", js)
 		}
 	})
 }
