@@ -67,7 +67,8 @@ func PostgresURL(tb testing.TB) string {
 	defer admin.Close(context.Background())
 
 	name := uniqueName()
-	for retried := false; ; retried = true {
+	rebuilt := false
+	for busy := 0; ; {
 		tmpl, err := ensureTemplate(ctx, admin, base)
 		if err != nil {
 			tb.Fatalf("dbtest: preparing the template database: %v", err)
@@ -76,11 +77,21 @@ func PostgresURL(tb testing.TB) string {
 		if err == nil {
 			break
 		}
-		// A process testing another migration set has replaced the template since this
-		// process built or found it (dropStaleTemplates): build it again, once.
 		var pgErr *pgconn.PgError
-		if !retried && errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InvalidCatalogName {
+		errors.As(err, &pgErr)
+		switch {
+		case pgErr != nil && pgErr.Code == pgerrcode.InvalidCatalogName && !rebuilt:
+			// A process testing another migration set has replaced the template since
+			// this process built or found it (dropStaleTemplates): build it again, once.
+			rebuilt = true
 			forgetTemplate()
+			continue
+		case pgErr != nil && pgErr.Code == pgerrcode.ObjectInUse && busy < 50:
+			// Another session is on the template for a moment (such a process dropping
+			// stale templates, or building its own): PostgreSQL refuses to copy it
+			// meanwhile. Wait it out.
+			busy++
+			time.Sleep(100 * time.Millisecond)
 			continue
 		}
 		tb.Fatalf("dbtest: creating database %s: %v", name, err)
