@@ -1087,6 +1087,11 @@ func (_q *ProductQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, product.FieldShopifyID)
 				fieldSeen[product.FieldShopifyID] = struct{}{}
 			}
+		case "shopifyUpdatedAt":
+			if _, ok := fieldSeen[product.FieldShopifyUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, product.FieldShopifyUpdatedAt)
+				fieldSeen[product.FieldShopifyUpdatedAt] = struct{}{}
+			}
 		case "publishedAt":
 			if _, ok := fieldSeen[product.FieldPublishedAt]; !ok {
 				selectedFields = append(selectedFields, product.FieldPublishedAt)

@@ -3528,6 +3528,18 @@ type ProductWhereInput struct {
 	ShopifyIDIsNil  bool    `json:"shopifyIDIsNil,omitempty"`
 	ShopifyIDNotNil bool    `json:"shopifyIDNotNil,omitempty"`
 
+	// "shopify_updated_at" field predicates.
+	ShopifyUpdatedAt       *time.Time  `json:"shopifyUpdatedAt,omitempty"`
+	ShopifyUpdatedAtNEQ    *time.Time  `json:"shopifyUpdatedAtNEQ,omitempty"`
+	ShopifyUpdatedAtIn     []time.Time `json:"shopifyUpdatedAtIn,omitempty"`
+	ShopifyUpdatedAtNotIn  []time.Time `json:"shopifyUpdatedAtNotIn,omitempty"`
+	ShopifyUpdatedAtGT     *time.Time  `json:"shopifyUpdatedAtGT,omitempty"`
+	ShopifyUpdatedAtGTE    *time.Time  `json:"shopifyUpdatedAtGTE,omitempty"`
+	ShopifyUpdatedAtLT     *time.Time  `json:"shopifyUpdatedAtLT,omitempty"`
+	ShopifyUpdatedAtLTE    *time.Time  `json:"shopifyUpdatedAtLTE,omitempty"`
+	ShopifyUpdatedAtIsNil  bool        `json:"shopifyUpdatedAtIsNil,omitempty"`
+	ShopifyUpdatedAtNotNil bool        `json:"shopifyUpdatedAtNotNil,omitempty"`
+
 	// "published_at" field predicates.
 	PublishedAt       *time.Time  `json:"publishedAt,omitempty"`
 	PublishedAtNEQ    *time.Time  `json:"publishedAtNEQ,omitempty"`
@@ -3932,6 +3944,36 @@ func (i *ProductWhereInput) P() (predicate.Product, error) {
 	}
 	if i.ShopifyIDNotNil {
 		predicates = append(predicates, product.ShopifyIDNotNil())
+	}
+	if i.ShopifyUpdatedAt != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtEQ(*i.ShopifyUpdatedAt))
+	}
+	if i.ShopifyUpdatedAtNEQ != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtNEQ(*i.ShopifyUpdatedAtNEQ))
+	}
+	if len(i.ShopifyUpdatedAtIn) > 0 {
+		predicates = append(predicates, product.ShopifyUpdatedAtIn(i.ShopifyUpdatedAtIn...))
+	}
+	if len(i.ShopifyUpdatedAtNotIn) > 0 {
+		predicates = append(predicates, product.ShopifyUpdatedAtNotIn(i.ShopifyUpdatedAtNotIn...))
+	}
+	if i.ShopifyUpdatedAtGT != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtGT(*i.ShopifyUpdatedAtGT))
+	}
+	if i.ShopifyUpdatedAtGTE != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtGTE(*i.ShopifyUpdatedAtGTE))
+	}
+	if i.ShopifyUpdatedAtLT != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtLT(*i.ShopifyUpdatedAtLT))
+	}
+	if i.ShopifyUpdatedAtLTE != nil {
+		predicates = append(predicates, product.ShopifyUpdatedAtLTE(*i.ShopifyUpdatedAtLTE))
+	}
+	if i.ShopifyUpdatedAtIsNil {
+		predicates = append(predicates, product.ShopifyUpdatedAtIsNil())
+	}
+	if i.ShopifyUpdatedAtNotNil {
+		predicates = append(predicates, product.ShopifyUpdatedAtNotNil())
 	}
 	if i.PublishedAt != nil {
 		predicates = append(predicates, product.PublishedAtEQ(*i.PublishedAt))

@@ -14642,37 +14642,38 @@ func (m *PaymentMutation) ResetEdge(name string) error {
 // ProductMutation represents an operation that mutates the Product nodes in the graph.
 type ProductMutation struct {
 	config
-	op               Op
-	typ              string
-	id               *pulid.ID
-	created_at       *time.Time
-	updated_at       *time.Time
-	title            *string
-	handle           *string
-	description_html *string
-	vendor           *string
-	product_type     *string
-	tags             *[]string
-	appendtags       []string
-	status           *product.Status
-	shopify_id       *int64
-	addshopify_id    *int64
-	published_at     *time.Time
-	clearedFields    map[string]struct{}
-	merchant         *pulid.ID
-	clearedmerchant  bool
-	options          map[pulid.ID]struct{}
-	removedoptions   map[pulid.ID]struct{}
-	clearedoptions   bool
-	variants         map[pulid.ID]struct{}
-	removedvariants  map[pulid.ID]struct{}
-	clearedvariants  bool
-	images           map[pulid.ID]struct{}
-	removedimages    map[pulid.ID]struct{}
-	clearedimages    bool
-	done             bool
-	oldValue         func(context.Context) (*Product, error)
-	predicates       []predicate.Product
+	op                 Op
+	typ                string
+	id                 *pulid.ID
+	created_at         *time.Time
+	updated_at         *time.Time
+	title              *string
+	handle             *string
+	description_html   *string
+	vendor             *string
+	product_type       *string
+	tags               *[]string
+	appendtags         []string
+	status             *product.Status
+	shopify_id         *int64
+	addshopify_id      *int64
+	shopify_updated_at *time.Time
+	published_at       *time.Time
+	clearedFields      map[string]struct{}
+	merchant           *pulid.ID
+	clearedmerchant    bool
+	options            map[pulid.ID]struct{}
+	removedoptions     map[pulid.ID]struct{}
+	clearedoptions     bool
+	variants           map[pulid.ID]struct{}
+	removedvariants    map[pulid.ID]struct{}
+	clearedvariants    bool
+	images             map[pulid.ID]struct{}
+	removedimages      map[pulid.ID]struct{}
+	clearedimages      bool
+	done               bool
+	oldValue           func(context.Context) (*Product, error)
+	predicates         []predicate.Product
 }
 
 var _ ent.Mutation = (*ProductMutation)(nil)
@@ -15238,6 +15239,55 @@ func (m *ProductMutation) ResetShopifyID() {
 	delete(m.clearedFields, product.FieldShopifyID)
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (m *ProductMutation) SetShopifyUpdatedAt(t time.Time) {
+	m.shopify_updated_at = &t
+}
+
+// ShopifyUpdatedAt returns the value of the "shopify_updated_at" field in the mutation.
+func (m *ProductMutation) ShopifyUpdatedAt() (r time.Time, exists bool) {
+	v := m.shopify_updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShopifyUpdatedAt returns the old "shopify_updated_at" field's value of the Product entity.
+// If the Product object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProductMutation) OldShopifyUpdatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShopifyUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShopifyUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShopifyUpdatedAt: %w", err)
+	}
+	return oldValue.ShopifyUpdatedAt, nil
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (m *ProductMutation) ClearShopifyUpdatedAt() {
+	m.shopify_updated_at = nil
+	m.clearedFields[product.FieldShopifyUpdatedAt] = struct{}{}
+}
+
+// ShopifyUpdatedAtCleared returns if the "shopify_updated_at" field was cleared in this mutation.
+func (m *ProductMutation) ShopifyUpdatedAtCleared() bool {
+	_, ok := m.clearedFields[product.FieldShopifyUpdatedAt]
+	return ok
+}
+
+// ResetShopifyUpdatedAt resets all changes to the "shopify_updated_at" field.
+func (m *ProductMutation) ResetShopifyUpdatedAt() {
+	m.shopify_updated_at = nil
+	delete(m.clearedFields, product.FieldShopifyUpdatedAt)
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (m *ProductMutation) SetPublishedAt(t time.Time) {
 	m.published_at = &t
@@ -15510,7 +15560,7 @@ func (m *ProductMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ProductMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 13)
 	if m.merchant != nil {
 		fields = append(fields, product.FieldMerchantID)
 	}
@@ -15543,6 +15593,9 @@ func (m *ProductMutation) Fields() []string {
 	}
 	if m.shopify_id != nil {
 		fields = append(fields, product.FieldShopifyID)
+	}
+	if m.shopify_updated_at != nil {
+		fields = append(fields, product.FieldShopifyUpdatedAt)
 	}
 	if m.published_at != nil {
 		fields = append(fields, product.FieldPublishedAt)
@@ -15577,6 +15630,8 @@ func (m *ProductMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case product.FieldShopifyID:
 		return m.ShopifyID()
+	case product.FieldShopifyUpdatedAt:
+		return m.ShopifyUpdatedAt()
 	case product.FieldPublishedAt:
 		return m.PublishedAt()
 	}
@@ -15610,6 +15665,8 @@ func (m *ProductMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldStatus(ctx)
 	case product.FieldShopifyID:
 		return m.OldShopifyID(ctx)
+	case product.FieldShopifyUpdatedAt:
+		return m.OldShopifyUpdatedAt(ctx)
 	case product.FieldPublishedAt:
 		return m.OldPublishedAt(ctx)
 	}
@@ -15698,6 +15755,13 @@ func (m *ProductMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetShopifyID(v)
 		return nil
+	case product.FieldShopifyUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShopifyUpdatedAt(v)
+		return nil
 	case product.FieldPublishedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -15756,6 +15820,9 @@ func (m *ProductMutation) ClearedFields() []string {
 	if m.FieldCleared(product.FieldShopifyID) {
 		fields = append(fields, product.FieldShopifyID)
 	}
+	if m.FieldCleared(product.FieldShopifyUpdatedAt) {
+		fields = append(fields, product.FieldShopifyUpdatedAt)
+	}
 	if m.FieldCleared(product.FieldPublishedAt) {
 		fields = append(fields, product.FieldPublishedAt)
 	}
@@ -15778,6 +15845,9 @@ func (m *ProductMutation) ClearField(name string) error {
 		return nil
 	case product.FieldShopifyID:
 		m.ClearShopifyID()
+		return nil
+	case product.FieldShopifyUpdatedAt:
+		m.ClearShopifyUpdatedAt()
 		return nil
 	case product.FieldPublishedAt:
 		m.ClearPublishedAt()
@@ -15822,6 +15892,9 @@ func (m *ProductMutation) ResetField(name string) error {
 		return nil
 	case product.FieldShopifyID:
 		m.ResetShopifyID()
+		return nil
+	case product.FieldShopifyUpdatedAt:
+		m.ResetShopifyUpdatedAt()
 		return nil
 	case product.FieldPublishedAt:
 		m.ResetPublishedAt()

@@ -42,6 +42,8 @@ type Product struct {
 	Status product.Status `json:"status,omitempty"`
 	// ShopifyID holds the value of the "shopify_id" field.
 	ShopifyID *int64 `json:"shopify_id,omitempty"`
+	// the updated_at of the last Shopify payload applied; older ones are ignored
+	ShopifyUpdatedAt *time.Time `json:"shopify_updated_at,omitempty"`
 	// PublishedAt holds the value of the "published_at" field.
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -122,7 +124,7 @@ func (*Product) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case product.FieldTitle, product.FieldHandle, product.FieldDescriptionHTML, product.FieldVendor, product.FieldProductType, product.FieldStatus:
 			values[i] = new(sql.NullString)
-		case product.FieldCreatedAt, product.FieldUpdatedAt, product.FieldPublishedAt:
+		case product.FieldCreatedAt, product.FieldUpdatedAt, product.FieldShopifyUpdatedAt, product.FieldPublishedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -213,6 +215,13 @@ func (_m *Product) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.ShopifyID = new(int64)
 				*_m.ShopifyID = value.Int64
+			}
+		case product.FieldShopifyUpdatedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field shopify_updated_at", values[i])
+			} else if value.Valid {
+				_m.ShopifyUpdatedAt = new(time.Time)
+				*_m.ShopifyUpdatedAt = value.Time
 			}
 		case product.FieldPublishedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -310,6 +319,11 @@ func (_m *Product) String() string {
 	if v := _m.ShopifyID; v != nil {
 		builder.WriteString("shopify_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ShopifyUpdatedAt; v != nil {
+		builder.WriteString("shopify_updated_at=")
+		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")
 	if v := _m.PublishedAt; v != nil {

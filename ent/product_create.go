@@ -150,6 +150,20 @@ func (_c *ProductCreate) SetNillableShopifyID(v *int64) *ProductCreate {
 	return _c
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_c *ProductCreate) SetShopifyUpdatedAt(v time.Time) *ProductCreate {
+	_c.mutation.SetShopifyUpdatedAt(v)
+	return _c
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_c *ProductCreate) SetNillableShopifyUpdatedAt(v *time.Time) *ProductCreate {
+	if v != nil {
+		_c.SetShopifyUpdatedAt(*v)
+	}
+	return _c
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_c *ProductCreate) SetPublishedAt(v time.Time) *ProductCreate {
 	_c.mutation.SetPublishedAt(v)
@@ -438,6 +452,10 @@ func (_c *ProductCreate) createSpec() (*Product, *sqlgraph.CreateSpec) {
 		_spec.SetField(product.FieldShopifyID, field.TypeInt64, value)
 		_node.ShopifyID = &value
 	}
+	if value, ok := _c.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(product.FieldShopifyUpdatedAt, field.TypeTime, value)
+		_node.ShopifyUpdatedAt = &value
+	}
 	if value, ok := _c.mutation.PublishedAt(); ok {
 		_spec.SetField(product.FieldPublishedAt, field.TypeTime, value)
 		_node.PublishedAt = &value
@@ -685,6 +703,24 @@ func (u *ProductUpsert) ClearShopifyID() *ProductUpsert {
 	return u
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *ProductUpsert) SetShopifyUpdatedAt(v time.Time) *ProductUpsert {
+	u.Set(product.FieldShopifyUpdatedAt, v)
+	return u
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *ProductUpsert) UpdateShopifyUpdatedAt() *ProductUpsert {
+	u.SetExcluded(product.FieldShopifyUpdatedAt)
+	return u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *ProductUpsert) ClearShopifyUpdatedAt() *ProductUpsert {
+	u.SetNull(product.FieldShopifyUpdatedAt)
+	return u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (u *ProductUpsert) SetPublishedAt(v time.Time) *ProductUpsert {
 	u.Set(product.FieldPublishedAt, v)
@@ -901,6 +937,27 @@ func (u *ProductUpsertOne) UpdateShopifyID() *ProductUpsertOne {
 func (u *ProductUpsertOne) ClearShopifyID() *ProductUpsertOne {
 	return u.Update(func(s *ProductUpsert) {
 		s.ClearShopifyID()
+	})
+}
+
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *ProductUpsertOne) SetShopifyUpdatedAt(v time.Time) *ProductUpsertOne {
+	return u.Update(func(s *ProductUpsert) {
+		s.SetShopifyUpdatedAt(v)
+	})
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *ProductUpsertOne) UpdateShopifyUpdatedAt() *ProductUpsertOne {
+	return u.Update(func(s *ProductUpsert) {
+		s.UpdateShopifyUpdatedAt()
+	})
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *ProductUpsertOne) ClearShopifyUpdatedAt() *ProductUpsertOne {
+	return u.Update(func(s *ProductUpsert) {
+		s.ClearShopifyUpdatedAt()
 	})
 }
 
@@ -1290,6 +1347,27 @@ func (u *ProductUpsertBulk) UpdateShopifyID() *ProductUpsertBulk {
 func (u *ProductUpsertBulk) ClearShopifyID() *ProductUpsertBulk {
 	return u.Update(func(s *ProductUpsert) {
 		s.ClearShopifyID()
+	})
+}
+
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *ProductUpsertBulk) SetShopifyUpdatedAt(v time.Time) *ProductUpsertBulk {
+	return u.Update(func(s *ProductUpsert) {
+		s.SetShopifyUpdatedAt(v)
+	})
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *ProductUpsertBulk) UpdateShopifyUpdatedAt() *ProductUpsertBulk {
+	return u.Update(func(s *ProductUpsert) {
+		s.UpdateShopifyUpdatedAt()
+	})
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *ProductUpsertBulk) ClearShopifyUpdatedAt() *ProductUpsertBulk {
+	return u.Update(func(s *ProductUpsert) {
+		s.ClearShopifyUpdatedAt()
 	})
 }
 

@@ -169,6 +169,26 @@ func (_u *ProductUpdate) ClearShopifyID() *ProductUpdate {
 	return _u
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_u *ProductUpdate) SetShopifyUpdatedAt(v time.Time) *ProductUpdate {
+	_u.mutation.SetShopifyUpdatedAt(v)
+	return _u
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_u *ProductUpdate) SetNillableShopifyUpdatedAt(v *time.Time) *ProductUpdate {
+	if v != nil {
+		_u.SetShopifyUpdatedAt(*v)
+	}
+	return _u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (_u *ProductUpdate) ClearShopifyUpdatedAt() *ProductUpdate {
+	_u.mutation.ClearShopifyUpdatedAt()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *ProductUpdate) SetPublishedAt(v time.Time) *ProductUpdate {
 	_u.mutation.SetPublishedAt(v)
@@ -435,6 +455,12 @@ func (_u *ProductUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.ShopifyIDCleared() {
 		_spec.ClearField(product.FieldShopifyID, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(product.FieldShopifyUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShopifyUpdatedAtCleared() {
+		_spec.ClearField(product.FieldShopifyUpdatedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(product.FieldPublishedAt, field.TypeTime, value)
@@ -734,6 +760,26 @@ func (_u *ProductUpdateOne) ClearShopifyID() *ProductUpdateOne {
 	return _u
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_u *ProductUpdateOne) SetShopifyUpdatedAt(v time.Time) *ProductUpdateOne {
+	_u.mutation.SetShopifyUpdatedAt(v)
+	return _u
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_u *ProductUpdateOne) SetNillableShopifyUpdatedAt(v *time.Time) *ProductUpdateOne {
+	if v != nil {
+		_u.SetShopifyUpdatedAt(*v)
+	}
+	return _u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (_u *ProductUpdateOne) ClearShopifyUpdatedAt() *ProductUpdateOne {
+	_u.mutation.ClearShopifyUpdatedAt()
+	return _u
+}
+
 // SetPublishedAt sets the "published_at" field.
 func (_u *ProductUpdateOne) SetPublishedAt(v time.Time) *ProductUpdateOne {
 	_u.mutation.SetPublishedAt(v)
@@ -1030,6 +1076,12 @@ func (_u *ProductUpdateOne) sqlSave(ctx context.Context) (_node *Product, err er
 	}
 	if _u.mutation.ShopifyIDCleared() {
 		_spec.ClearField(product.FieldShopifyID, field.TypeInt64)
+	}
+	if value, ok := _u.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(product.FieldShopifyUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShopifyUpdatedAtCleared() {
+		_spec.ClearField(product.FieldShopifyUpdatedAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.PublishedAt(); ok {
 		_spec.SetField(product.FieldPublishedAt, field.TypeTime, value)

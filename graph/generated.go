@@ -46,6 +46,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Order() OrderResolver
+	Payment() PaymentResolver
 	ProductImage() ProductImageResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -126,24 +127,25 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdjustInventory    func(childComplexity int, input AdjustInventoryInput) int
-		CancelOrder        func(childComplexity int, id pulid.ID, reason *string) int
-		CreateProduct      func(childComplexity int, input CreateProductInput) int
-		CreateProductImage func(childComplexity int, productID pulid.ID, input CreateProductImageInput) int
-		CreateVariant      func(childComplexity int, productID pulid.ID, input CreateVariantInput) int
-		CreateWarehouse    func(childComplexity int, input inventory.WarehouseInput) int
-		DeleteProduct      func(childComplexity int, id pulid.ID) int
-		DeleteVariant      func(childComplexity int, id pulid.ID) int
-		DeliverShipment    func(childComplexity int, id pulid.ID) int
-		MarkOrderPaid      func(childComplexity int, id pulid.ID) int
-		PlaceOrder         func(childComplexity int, input orders.PlaceInput) int
-		RefundOrder        func(childComplexity int, id pulid.ID, amount *int, reason *string) int
-		SetInventory       func(childComplexity int, input SetInventoryInput) int
-		ShipShipment       func(childComplexity int, id pulid.ID, input orders.ShipInput) int
-		TransferInventory  func(childComplexity int, input TransferInventoryInput) int
-		UpdateProduct      func(childComplexity int, id pulid.ID, input UpdateProductInput) int
-		UpdateVariant      func(childComplexity int, id pulid.ID, input UpdateVariantInput) int
-		UpdateWarehouse    func(childComplexity int, id pulid.ID, input inventory.WarehouseInput) int
+		AdjustInventory     func(childComplexity int, input AdjustInventoryInput) int
+		CancelOrder         func(childComplexity int, id pulid.ID, reason *string) int
+		CreatePaymentIntent func(childComplexity int, orderID pulid.ID) int
+		CreateProduct       func(childComplexity int, input CreateProductInput) int
+		CreateProductImage  func(childComplexity int, productID pulid.ID, input CreateProductImageInput) int
+		CreateVariant       func(childComplexity int, productID pulid.ID, input CreateVariantInput) int
+		CreateWarehouse     func(childComplexity int, input inventory.WarehouseInput) int
+		DeleteProduct       func(childComplexity int, id pulid.ID) int
+		DeleteVariant       func(childComplexity int, id pulid.ID) int
+		DeliverShipment     func(childComplexity int, id pulid.ID) int
+		MarkOrderPaid       func(childComplexity int, id pulid.ID) int
+		PlaceOrder          func(childComplexity int, input orders.PlaceInput) int
+		RefundOrder         func(childComplexity int, id pulid.ID, amount *int, reason *string) int
+		SetInventory        func(childComplexity int, input SetInventoryInput) int
+		ShipShipment        func(childComplexity int, id pulid.ID, input orders.ShipInput) int
+		TransferInventory   func(childComplexity int, input TransferInventoryInput) int
+		UpdateProduct       func(childComplexity int, id pulid.ID, input UpdateProductInput) int
+		UpdateVariant       func(childComplexity int, id pulid.ID, input UpdateVariantInput) int
+		UpdateWarehouse     func(childComplexity int, id pulid.ID, input inventory.WarehouseInput) int
 	}
 
 	Order struct {
@@ -217,6 +219,7 @@ type ComplexityRoot struct {
 	Payment struct {
 		Amount                func(childComplexity int) int
 		AmountRefunded        func(childComplexity int) int
+		ClientSecret          func(childComplexity int) int
 		CreatedAt             func(childComplexity int) int
 		Currency              func(childComplexity int) int
 		FailureMessage        func(childComplexity int) int
@@ -232,21 +235,22 @@ type ComplexityRoot struct {
 	}
 
 	Product struct {
-		CreatedAt       func(childComplexity int) int
-		DescriptionHTML func(childComplexity int) int
-		Handle          func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Images          func(childComplexity int) int
-		Options         func(childComplexity int) int
-		ProductType     func(childComplexity int) int
-		PublishedAt     func(childComplexity int) int
-		ShopifyID       func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Tags            func(childComplexity int) int
-		Title           func(childComplexity int) int
-		UpdatedAt       func(childComplexity int) int
-		Variants        func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.VariantOrder, where *ent.VariantWhereInput) int
-		Vendor          func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		DescriptionHTML  func(childComplexity int) int
+		Handle           func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Images           func(childComplexity int) int
+		Options          func(childComplexity int) int
+		ProductType      func(childComplexity int) int
+		PublishedAt      func(childComplexity int) int
+		ShopifyID        func(childComplexity int) int
+		ShopifyUpdatedAt func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Tags             func(childComplexity int) int
+		Title            func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Variants         func(childComplexity int, after *entgql.Cursor[pulid.ID], first *int, before *entgql.Cursor[pulid.ID], last *int, orderBy *ent.VariantOrder, where *ent.VariantWhereInput) int
+		Vendor           func(childComplexity int) int
 	}
 
 	ProductConnection struct {
@@ -444,12 +448,16 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input orders.PlaceInput) (*ent.Order, error)
 	CancelOrder(ctx context.Context, id pulid.ID, reason *string) (*ent.Order, error)
 	MarkOrderPaid(ctx context.Context, id pulid.ID) (*ent.Order, error)
+	CreatePaymentIntent(ctx context.Context, orderID pulid.ID) (*ent.Order, error)
 	RefundOrder(ctx context.Context, id pulid.ID, amount *int, reason *string) (*ent.Order, error)
 	ShipShipment(ctx context.Context, id pulid.ID, input orders.ShipInput) (*ent.Order, error)
 	DeliverShipment(ctx context.Context, id pulid.ID) (*ent.Order, error)
 }
 type OrderResolver interface {
 	ShippingAddress(ctx context.Context, obj *ent.Order) (*postal.Address, error)
+}
+type PaymentResolver interface {
+	ClientSecret(ctx context.Context, obj *ent.Payment) (*string, error)
 }
 type ProductImageResolver interface {
 	URL(ctx context.Context, obj *ent.ProductImage) (string, error)
@@ -799,6 +807,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelOrder(childComplexity, args["id"].(pulid.ID), args["reason"].(*string)), true
+	case "Mutation.createPaymentIntent":
+		if e.ComplexityRoot.Mutation.CreatePaymentIntent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPaymentIntent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePaymentIntent(childComplexity, args["orderId"].(pulid.ID)), true
 	case "Mutation.createProduct":
 		if e.ComplexityRoot.Mutation.CreateProduct == nil {
 			break
@@ -1311,6 +1330,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Payment.AmountRefunded(childComplexity), true
+	case "Payment.clientSecret":
+		if e.ComplexityRoot.Payment.ClientSecret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Payment.ClientSecret(childComplexity), true
 	case "Payment.createdAt":
 		if e.ComplexityRoot.Payment.CreatedAt == nil {
 			break
@@ -1438,6 +1463,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.ShopifyID(childComplexity), true
+	case "Product.shopifyUpdatedAt":
+		if e.ComplexityRoot.Product.ShopifyUpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.ShopifyUpdatedAt(childComplexity), true
 	case "Product.status":
 		if e.ComplexityRoot.Product.Status == nil {
 			break
@@ -2722,6 +2753,8 @@ func (ec *executionContext) childFields_Payment(ctx context.Context, field graph
 		return ec.fieldContext_Payment_order(ctx, field)
 	case "refunds":
 		return ec.fieldContext_Payment_refunds(ctx, field)
+	case "clientSecret":
+		return ec.fieldContext_Payment_clientSecret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Payment", field.Name)
 }
@@ -2750,6 +2783,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_status(ctx, field)
 	case "shopifyID":
 		return ec.fieldContext_Product_shopifyID(ctx, field)
+	case "shopifyUpdatedAt":
+		return ec.fieldContext_Product_shopifyUpdatedAt(ctx, field)
 	case "publishedAt":
 		return ec.fieldContext_Product_publishedAt(ctx, field)
 	case "options":
@@ -3229,6 +3264,20 @@ func (ec *executionContext) field_Mutation_cancelOrder_args(ctx context.Context,
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createPaymentIntent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (pulid.ID, error) {
+			return ec.unmarshalNID2githubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
 	return args, nil
 }
 
@@ -5674,6 +5723,50 @@ func (ec *executionContext) fieldContext_Mutation_markOrderPaid(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPaymentIntent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPaymentIntent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePaymentIntent(ctx, fc.Args["orderId"].(pulid.ID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Order) graphql.Marshaler {
+			return ec.marshalNOrder2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋentᚐOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPaymentIntent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Order(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPaymentIntent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_refundOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7455,6 +7548,29 @@ func (ec *executionContext) fieldContext_Payment_refunds(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Payment_clientSecret(ctx context.Context, field graphql.CollectedField, obj *ent.Payment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Payment_clientSecret(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Payment().ClientSecret(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Payment_clientSecret(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Payment", field, true, true, "String")
+}
+
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7706,6 +7822,29 @@ func (ec *executionContext) _Product_shopifyID(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Product_shopifyID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Product_shopifyUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_shopifyUpdatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShopifyUpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_shopifyUpdatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Product_publishedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Product) (ret graphql.Marshaler) {
@@ -19499,7 +19638,7 @@ func (ec *executionContext) unmarshalInputProductWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "handle", "handleNEQ", "handleIn", "handleNotIn", "handleGT", "handleGTE", "handleLT", "handleLTE", "handleContains", "handleHasPrefix", "handleHasSuffix", "handleEqualFold", "handleContainsFold", "descriptionHTML", "descriptionHTMLNEQ", "descriptionHTMLIn", "descriptionHTMLNotIn", "descriptionHTMLGT", "descriptionHTMLGTE", "descriptionHTMLLT", "descriptionHTMLLTE", "descriptionHTMLContains", "descriptionHTMLHasPrefix", "descriptionHTMLHasSuffix", "descriptionHTMLEqualFold", "descriptionHTMLContainsFold", "vendor", "vendorNEQ", "vendorIn", "vendorNotIn", "vendorGT", "vendorGTE", "vendorLT", "vendorLTE", "vendorContains", "vendorHasPrefix", "vendorHasSuffix", "vendorEqualFold", "vendorContainsFold", "productType", "productTypeNEQ", "productTypeIn", "productTypeNotIn", "productTypeGT", "productTypeGTE", "productTypeLT", "productTypeLTE", "productTypeContains", "productTypeHasPrefix", "productTypeHasSuffix", "productTypeEqualFold", "productTypeContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "shopifyID", "shopifyIDNEQ", "shopifyIDIn", "shopifyIDNotIn", "shopifyIDGT", "shopifyIDGTE", "shopifyIDLT", "shopifyIDLTE", "shopifyIDIsNil", "shopifyIDNotNil", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "hasOptions", "hasOptionsWith", "hasVariants", "hasVariantsWith", "hasImages", "hasImagesWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "handle", "handleNEQ", "handleIn", "handleNotIn", "handleGT", "handleGTE", "handleLT", "handleLTE", "handleContains", "handleHasPrefix", "handleHasSuffix", "handleEqualFold", "handleContainsFold", "descriptionHTML", "descriptionHTMLNEQ", "descriptionHTMLIn", "descriptionHTMLNotIn", "descriptionHTMLGT", "descriptionHTMLGTE", "descriptionHTMLLT", "descriptionHTMLLTE", "descriptionHTMLContains", "descriptionHTMLHasPrefix", "descriptionHTMLHasSuffix", "descriptionHTMLEqualFold", "descriptionHTMLContainsFold", "vendor", "vendorNEQ", "vendorIn", "vendorNotIn", "vendorGT", "vendorGTE", "vendorLT", "vendorLTE", "vendorContains", "vendorHasPrefix", "vendorHasSuffix", "vendorEqualFold", "vendorContainsFold", "productType", "productTypeNEQ", "productTypeIn", "productTypeNotIn", "productTypeGT", "productTypeGTE", "productTypeLT", "productTypeLTE", "productTypeContains", "productTypeHasPrefix", "productTypeHasSuffix", "productTypeEqualFold", "productTypeContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "shopifyID", "shopifyIDNEQ", "shopifyIDIn", "shopifyIDNotIn", "shopifyIDGT", "shopifyIDGTE", "shopifyIDLT", "shopifyIDLTE", "shopifyIDIsNil", "shopifyIDNotNil", "shopifyUpdatedAt", "shopifyUpdatedAtNEQ", "shopifyUpdatedAtIn", "shopifyUpdatedAtNotIn", "shopifyUpdatedAtGT", "shopifyUpdatedAtGTE", "shopifyUpdatedAtLT", "shopifyUpdatedAtLTE", "shopifyUpdatedAtIsNil", "shopifyUpdatedAtNotNil", "publishedAt", "publishedAtNEQ", "publishedAtIn", "publishedAtNotIn", "publishedAtGT", "publishedAtGTE", "publishedAtLT", "publishedAtLTE", "publishedAtIsNil", "publishedAtNotNil", "hasOptions", "hasOptionsWith", "hasVariants", "hasVariantsWith", "hasImages", "hasImagesWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -20248,6 +20387,76 @@ func (ec *executionContext) unmarshalInputProductWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ShopifyIDNotNil = data
+		case "shopifyUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAt = data
+		case "shopifyUpdatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNEQ = data
+		case "shopifyUpdatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtIn = data
+		case "shopifyUpdatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNotIn = data
+		case "shopifyUpdatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtGT = data
+		case "shopifyUpdatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtGTE = data
+		case "shopifyUpdatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtLT = data
+		case "shopifyUpdatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtLTE = data
+		case "shopifyUpdatedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtIsNil = data
+		case "shopifyUpdatedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNotNil = data
 		case "publishedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -25993,6 +26202,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createPaymentIntent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPaymentIntent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "refundOrder":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_refundOrder(ctx, field)
@@ -26526,6 +26742,12 @@ func (ec *executionContext) _Payment(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Payment_refunds(ctx, field, obj)
 				})
+		case "clientSecret":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Payment_clientSecret(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26606,6 +26828,11 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "shopifyID":
 			out.Values[i] = ec._Product_shopifyID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shopifyUpdatedAt":
+			out.Values[i] = ec._Product_shopifyUpdatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -107,10 +107,14 @@ func NewHandler(root ResolverRoot, opts Options) http.Handler {
 	return srv
 }
 
-// readPlacedOrder lets whoever placed an order read all of it in placeOrder's answer:
-// storefront keys may not read orders, but checkout shows the shopper the one just
-// placed. Only fields below placeOrder get the allowance; the order placement service
-// grants the same one for its own reads.
+// checkoutMutations answer a storefront with the order it is checking out: the one it
+// placed, or is paying (REST's POST /api/v1/orders and /payment-intent answer the same).
+var checkoutMutations = map[string]bool{"placeOrder": true, "createPaymentIntent": true}
+
+// readPlacedOrder lets whoever placed an order read all of it in the answers of
+// checkoutMutations: storefront keys may not read orders, but checkout shows the shopper
+// the one being placed and paid. Only fields below those mutations get the allowance;
+// the orders service grants the same one for its own reads.
 func readPlacedOrder(ctx context.Context, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -118,7 +122,7 @@ func readPlacedOrder(ctx context.Context, next graphql.Resolver) (any, error) {
 	}
 	// List elements have contexts of their own with no field: skip them.
 	for parent := fc.Parent; parent != nil; parent = parent.Parent {
-		if parent.Object == "Mutation" && parent.Field.Field != nil && parent.Field.Name == "placeOrder" {
+		if parent.Object == "Mutation" && parent.Field.Field != nil && checkoutMutations[parent.Field.Name] {
 			return next(viewer.CheckoutContext(ctx))
 		}
 	}

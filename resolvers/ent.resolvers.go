@@ -47,6 +47,9 @@ func (r *queryResolver) Warehouses(ctx context.Context, after *entgql.Cursor[pul
 // Order returns graph.OrderResolver implementation.
 func (r *Resolver) Order() graph.OrderResolver { return &orderResolver{r} }
 
+// Payment returns graph.PaymentResolver implementation.
+func (r *Resolver) Payment() graph.PaymentResolver { return &paymentResolver{r} }
+
 // ProductImage returns graph.ProductImageResolver implementation.
 func (r *Resolver) ProductImage() graph.ProductImageResolver { return &productImageResolver{r} }
 
@@ -61,6 +64,7 @@ func (r *Resolver) Warehouse() graph.WarehouseResolver { return &warehouseResolv
 
 type (
 	orderResolver        struct{ *Resolver }
+	paymentResolver      struct{ *Resolver }
 	productImageResolver struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	variantResolver      struct{ *Resolver }

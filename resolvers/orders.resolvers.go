@@ -29,6 +29,11 @@ func (r *mutationResolver) MarkOrderPaid(ctx context.Context, id pulid.ID) (*ent
 	return r.orders.MarkPaid(ctx, id)
 }
 
+// CreatePaymentIntent is the resolver for the createPaymentIntent field.
+func (r *mutationResolver) CreatePaymentIntent(ctx context.Context, orderID pulid.ID) (*ent.Order, error) {
+	return r.orders.EnsurePaymentIntent(ctx, orderID)
+}
+
 // RefundOrder is the resolver for the refundOrder field.
 func (r *mutationResolver) RefundOrder(ctx context.Context, id pulid.ID, amount *int, reason *string) (*ent.Order, error) {
 	return r.orders.Refund(ctx, id, int64Of(amount), deref(reason))
@@ -47,4 +52,9 @@ func (r *mutationResolver) DeliverShipment(ctx context.Context, id pulid.ID) (*e
 // ShippingAddress is the resolver for the shippingAddress field.
 func (r *orderResolver) ShippingAddress(ctx context.Context, obj *ent.Order) (*postal.Address, error) {
 	return addressOf(obj.ShippingAddress), nil
+}
+
+// ClientSecret is the resolver for the clientSecret field.
+func (r *paymentResolver) ClientSecret(ctx context.Context, obj *ent.Payment) (*string, error) {
+	return orders.PaymentClientSecret(ctx, obj)
 }

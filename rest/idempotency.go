@@ -35,50 +35,56 @@ func (a *api) idempotent(scope string, next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		// The record is the API's bookkeeping, not a write of the viewer's: storefront keys
-		// and read-only staff may not write, yet their retries must be recognised too.
-		v, _ := viewer.FromContext(r.Context())
-		ctx := context.WithoutCancel(viewer.MerchantSystemContext(r.Context(), v.MerchantID))
 		// The path is part of the request: the same key sent to refund another order is a
 		// different request, not a retry.
-		request := append([]byte(r.URL.Path+"\n"), body...)
-		prior, err := a.idempotency.Begin(ctx, key, scope, request)
-		if err != nil {
-			writeError(w, r, a.log, err)
-			return
-		}
-		if prior != nil {
-			contentType := "application/json"
-			if prior.Status >= 400 {
-				contentType = "application/problem+json"
-			}
-			w.Header().Set("Content-Type", contentType)
-			w.Header().Set(replayedHeader, "true")
-			w.WriteHeader(prior.Status)
-			_, _ = w.Write(prior.Body)
-			return
-		}
-
-		rec := &recordingWriter{ResponseWriter: w}
-		finished := false
-		defer func() {
-			// A panicking handler answers 500 through the recoverer: forget the key.
-			if !finished {
-				a.forgetKey(ctx, r, key, scope)
-			}
-		}()
-		next.ServeHTTP(rec, r)
-		finished = true
-		if rec.status == 0 || rec.status >= 500 {
-			a.forgetKey(ctx, r, key, scope)
-			return
-		}
-		// Failing here leaves the key claimed: forgetting it instead would let a retry
-		// repeat a request that succeeded.
-		if err := a.idempotency.Complete(ctx, key, scope, rec.status, rec.body.Bytes()); err != nil {
-			a.log.ErrorContext(r.Context(), "recording an idempotent response", "err", err, "scope", scope)
-		}
+		a.replayOrRun(w, r, key, scope, append([]byte(r.URL.Path+"\n"), body...), next)
 	})
+}
+
+// replayOrRun answers a request carrying Idempotency-Key key: with the recorded
+// response when request (what identifies it: path and body, or a digest of them) was
+// seen with key before, else by running next and recording its response.
+func (a *api) replayOrRun(w http.ResponseWriter, r *http.Request, key, scope string, request []byte, next http.Handler) {
+	// The record is the API's bookkeeping, not a write of the viewer's: storefront keys
+	// and read-only staff may not write, yet their retries must be recognised too.
+	v, _ := viewer.FromContext(r.Context())
+	ctx := context.WithoutCancel(viewer.MerchantSystemContext(r.Context(), v.MerchantID))
+	prior, err := a.idempotency.Begin(ctx, key, scope, request)
+	if err != nil {
+		writeError(w, r, a.log, err)
+		return
+	}
+	if prior != nil {
+		contentType := "application/json"
+		if prior.Status >= 400 {
+			contentType = "application/problem+json"
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set(replayedHeader, "true")
+		w.WriteHeader(prior.Status)
+		_, _ = w.Write(prior.Body)
+		return
+	}
+
+	rec := &recordingWriter{ResponseWriter: w}
+	finished := false
+	defer func() {
+		// A panicking handler answers 500 through the recoverer: forget the key.
+		if !finished {
+			a.forgetKey(ctx, r, key, scope)
+		}
+	}()
+	next.ServeHTTP(rec, r)
+	finished = true
+	if rec.status == 0 || rec.status >= 500 {
+		a.forgetKey(ctx, r, key, scope)
+		return
+	}
+	// Failing here leaves the key claimed: forgetting it instead would let a retry
+	// repeat a request that succeeded.
+	if err := a.idempotency.Complete(ctx, key, scope, rec.status, rec.body.Bytes()); err != nil {
+		a.log.ErrorContext(r.Context(), "recording an idempotent response", "err", err, "scope", scope)
+	}
 }
 
 func (a *api) forgetKey(ctx context.Context, r *http.Request, key, scope string) {

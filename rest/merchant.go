@@ -7,6 +7,7 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/merchant"
 	"github.com/mercantile/mercantile/internal/merchants"
+	"github.com/mercantile/mercantile/internal/shopify"
 )
 
 // timeJSON formats t as RFC 3339 in UTC, the one time format of the API.
@@ -27,15 +28,19 @@ type merchantJSON struct {
 	Currency          string  `json:"currency"`
 	Status            string  `json:"status"`
 	ShopifyShopDomain *string `json:"shopify_shop_domain"`
-	CreatedAt         string  `json:"created_at"`
-	UpdatedAt         string  `json:"updated_at"`
+	// ShopifyConnected says whether stock is pushed to the shop: a domain and an access
+	// token are set and the app was not uninstalled. The token itself is never shown.
+	ShopifyConnected bool   `json:"shopify_connected"`
+	CreatedAt        string `json:"created_at"`
+	UpdatedAt        string `json:"updated_at"`
 }
 
 func toMerchantJSON(m *ent.Merchant) merchantJSON {
 	return merchantJSON{
 		ID: m.ID.String(), Name: m.Name, Handle: m.Handle, Currency: m.Currency,
 		Status: string(m.Status), ShopifyShopDomain: m.ShopifyShopDomain,
-		CreatedAt: timeJSON(m.CreatedAt), UpdatedAt: timeJSON(m.UpdatedAt),
+		ShopifyConnected: shopify.Connected(m),
+		CreatedAt:        timeJSON(m.CreatedAt), UpdatedAt: timeJSON(m.UpdatedAt),
 	}
 }
 
@@ -49,10 +54,12 @@ func (a *api) getMerchant(w http.ResponseWriter, r *http.Request) {
 }
 
 type merchantPatch struct {
-	Name              *string          `json:"name"`
-	Currency          *string          `json:"currency"`
-	ShopifyShopDomain *string          `json:"shopify_shop_domain"`
-	Status            *merchant.Status `json:"status"`
+	Name              *string `json:"name"`
+	Currency          *string `json:"currency"`
+	ShopifyShopDomain *string `json:"shopify_shop_domain"`
+	// ShopifyAccessToken is write-only.
+	ShopifyAccessToken *string          `json:"shopify_access_token"`
+	Status             *merchant.Status `json:"status"`
 }
 
 func (a *api) patchMerchant(w http.ResponseWriter, r *http.Request) {

@@ -27,11 +27,16 @@ type operation struct {
 	HTML   bool
 	Text   bool
 	Binary bool
+	// CSV marks a text/csv file response.
+	CSV bool
 	// Upload marks a request body of raw file bytes. Such routes bound their bodies
 	// themselves, so MAX_BODY_BYTES does not apply to them.
 	Upload bool
 	// OptionalBody marks a Request the client may leave out entirely.
 	OptionalBody bool
+	// Multipart marks a Request sent as multipart/form-data (a file upload), bounded by
+	// MAX_IMPORT_BYTES instead of MAX_BODY_BYTES.
+	Multipart bool
 	// Idempotent routes honour the Idempotency-Key header.
 	Idempotent bool
 	// Conflict says when the route answers 409, with the codes.
@@ -42,6 +47,8 @@ type operation struct {
 	BadRequest string
 	// BadGateway says when the route answers 502, an upstream service having failed.
 	BadGateway string
+	// Unauthorized says when a public route answers 401 (a webhook's signature).
+	Unauthorized string
 }
 
 // param is a query parameter.
@@ -108,6 +115,8 @@ func (rt route) operationObject() map[string]any {
 		success["content"] = map[string]any{"text/plain": map[string]any{"schema": map[string]any{"type": "string"}}}
 	case op.Binary:
 		success["content"] = map[string]any{"*/*": map[string]any{"schema": binary}}
+	case op.CSV:
+		success["content"] = map[string]any{"text/csv": map[string]any{"schema": map[string]any{"type": "string"}}}
 	case op.Response != "":
 		success["content"] = jsonContent(op.Response)
 	}
@@ -163,6 +172,9 @@ func (rt route) operationObject() map[string]any {
 	if op.BadGateway != "" {
 		responses["502"] = problemRef(op.BadGateway)
 	}
+	if op.Unauthorized != "" {
+		responses["401"] = problemRef(op.Unauthorized)
+	}
 	conflicts := []string{}
 	if op.Conflict != "" {
 		conflicts = append(conflicts, op.Conflict)
@@ -189,7 +201,13 @@ func (rt route) operationObject() map[string]any {
 	if len(params) > 0 {
 		out["parameters"] = params
 	}
+	if op.Multipart {
+		responses["400"] = problemRef("Not multipart/form-data, or an unknown field (invalid).")
+		responses["413"] = problemRef("Body larger than MAX_IMPORT_BYTES (payload_too_large).")
+	}
 	switch {
+	case op.Multipart:
+		out["requestBody"] = map[string]any{"required": true, "content": map[string]any{"multipart/form-data": map[string]any{"schema": ref(op.Request)}}}
 	case op.Request != "":
 		out["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": jsonContent(op.Request)}
 	case op.Upload:
@@ -254,6 +272,33 @@ var (
 	// binary is a file's bytes (OpenAPI 3.1 spells it with contentMediaType).
 	binary = map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}
 )
+
+// importProps are an import job's fields.
+var importProps = map[string]any{
+	"id": str, "kind": enum("shopify_products", "shopify_orders", "inventory"),
+	"status": enum("queued", "running", "succeeded", "failed"), "filename": str, "file_sha256": str,
+	"warehouse_code": str, "dry_run": map[string]any{"type": "boolean"},
+	"rows_total": integer, "rows_imported": integer, "rows_skipped": integer, "rows_rejected": integer,
+	"last_row":   map[string]any{"type": "integer", "description": "The last spreadsheet row committed (the header is row 1)."},
+	"error":      map[string]any{"type": "string", "description": "Why the whole file failed; empty otherwise."},
+	"started_at": nullableDT, "finished_at": nullableDT, "created_at": dateTime, "updated_at": dateTime,
+}
+
+// importDetail is an import job with a page of its row errors; errors_next_after is
+// present only when more errors follow.
+func importDetail() map[string]any {
+	props := map[string]any{
+		"errors": map[string]any{"type": "array", "items": object(map[string]any{
+			"row": integer, "column": str, "message": str})},
+		"errors_count": integer,
+	}
+	for k, v := range importProps {
+		props[k] = v
+	}
+	detail := object(props)
+	props["errors_next_after"] = map[string]any{"type": "integer", "description": "Pass it as errors_after for the next page of errors."}
+	return detail
+}
 
 // emailKind and emailStatus are the outbox's enums.
 var (
@@ -327,9 +372,30 @@ var schemas = map[string]any{
 	"Merchant": object(map[string]any{
 		"id": str, "name": str, "handle": str, "currency": str, "status": enum("onboarding", "active", "sunset"),
 		"shopify_shop_domain": nullableStr, "created_at": dateTime, "updated_at": dateTime,
+		"shopify_connected": map[string]any{"type": "boolean",
+			"description": "Stock changes are pushed to the shop: domain and access token set, app not uninstalled."},
 	}),
 	"MerchantUpdate": input(map[string]any{
 		"name": str, "currency": str, "shopify_shop_domain": str, "status": enum("onboarding", "active", "sunset"),
+		"shopify_access_token": map[string]any{"type": "string", "writeOnly": true,
+			"description": "The Admin API access token stock is pushed with; never returned. Setting one reconnects an uninstalled shop; empty clears it."},
+	}),
+	"ParityCount":      object(map[string]any{"source": integer, "ours": integer}),
+	"ParityDifference": object(map[string]any{"sku": str, "source": integer, "ours": integer}),
+	"ParityMonth": object(map[string]any{
+		"month": str, "currency": str, "source_count": integer, "our_count": integer, "source_total": integer, "our_total": integer,
+	}),
+	"Parity": object(map[string]any{
+		"clean":         map[string]any{"type": "boolean", "description": "Nothing below differs; the merchant may move to sunset."},
+		"products_file": str, "orders_file": str,
+		"products": ref("ParityCount"), "variants": ref("ParityCount"),
+		"missing_skus": map[string]any{"type": "array", "items": str,
+			"description": "Source variants not found here: the SKU, or handle and option values for rows without one."},
+		"extra_skus":        stringList,
+		"price_differences": arrayOf("ParityDifference"), "stock_differences": arrayOf("ParityDifference"),
+		"orders":   map[string]any{"oneOf": []any{ref("ParityCount"), map[string]any{"type": "null"}}},
+		"months":   arrayOf("ParityMonth"),
+		"problems": stringList,
 	}),
 	"Login": input(map[string]any{"email": str, "password": str}, "email", "password"),
 	"Session": object(map[string]any{
@@ -458,9 +524,17 @@ var schemas = map[string]any{
 	"Refund": object(map[string]any{
 		"id": str, "amount": integer, "currency": str, "reason": str, "failure_message": str, "created_at": dateTime,
 		"status": map[string]any{"type": "string", "enum": []string{"pending", "succeeded", "failed", "canceled"},
-			"description": "A Stripe refund counts toward amount_refunded and financial_status once it succeeded."},
+			"description": "A Stripe refund counts toward amount_refunded and financial_status once it succeeded. While pending (sent to Stripe, " +
+				"or its outcome not yet known) its amount is held: it cannot be refunded again. failed frees it."},
 	}),
-	"StripeEvent": map[string]any{"type": "object", "description": "A Stripe event exactly as Stripe sent it: the signature covers the raw bytes."},
+	"StripeEvent":    map[string]any{"type": "object", "description": "A Stripe event exactly as Stripe sent it: the signature covers the raw bytes."},
+	"ShopifyWebhook": map[string]any{"type": "object", "description": "A Shopify webhook body exactly as Shopify sent it: the HMAC covers the raw bytes."},
+	"ShopifyWebhookReceipt": object(map[string]any{
+		"received": map[string]any{"type": "boolean"},
+		"outcome": map[string]any{"type": "string", "enum": []string{"queued", "duplicate", "ignored"},
+			"description": "queued: recorded and being applied; duplicate: this webhook id was received before; ignored: recorded, but of an " +
+				"unhandled topic or after app/uninstalled."},
+	}),
 	"WebhookReceipt": object(map[string]any{
 		"received": map[string]any{"type": "boolean"},
 		"outcome": map[string]any{"type": "string", "enum": []string{"processed", "ignored", "duplicate", "unrouted"},
@@ -482,6 +556,15 @@ var schemas = map[string]any{
 		"created_at":          dateTime, "updated_at": dateTime,
 	}),
 	"EmailList": list("Email"),
+	"ImportCreate": input(map[string]any{
+		"kind":           enum("shopify_products", "shopify_orders", "inventory"),
+		"file":           binary,
+		"warehouse_code": map[string]any{"type": "string", "description": "Where stock columns go; default the merchant's first warehouse by priority (created if none)."},
+		"dry_run":        map[string]any{"type": "boolean", "description": "Validate and count without writing."},
+	}, "kind", "file"),
+	"Import":       object(importProps),
+	"ImportDetail": importDetail(),
+	"ImportList":   list("Import"),
 	"GraphQLRequest": input(map[string]any{
 		"query": str, "operationName": str, "variables": map[string]any{"type": "object"}, "extensions": map[string]any{"type": "object"},
 	}),

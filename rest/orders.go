@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/mercantile/mercantile/ent"
-	"github.com/mercantile/mercantile/ent/order"
-	"github.com/mercantile/mercantile/ent/payment"
 	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/postal"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -117,12 +115,7 @@ func toOrderJSON(o *ent.Order) orderJSON {
 	// Placement gives an order its one payment; imported orders may have none.
 	if len(o.Edges.Payments) > 0 {
 		p := o.Edges.Payments[0]
-		out.Payment = &paymentJSON{Provider: string(p.Provider), Status: string(p.Status)}
-		// The client secret lets whoever holds it pay; it is shown only while paying is
-		// still possible.
-		if o.Status == order.StatusOpen && p.Status != payment.StatusSucceeded && p.Status != payment.StatusCanceled {
-			out.Payment.ClientSecret = p.StripeClientSecret
-		}
+		out.Payment = &paymentJSON{Provider: string(p.Provider), Status: string(p.Status), ClientSecret: orders.ClientSecret(o, p)}
 	}
 	for _, rf := range o.Edges.Refunds {
 		out.Refunds = append(out.Refunds, refundJSON{ID: rf.ID.String(), Amount: rf.Amount, Currency: rf.Currency, Status: string(rf.Status),
@@ -264,10 +257,11 @@ func (a *api) orderRoutes() []route {
 		{"POST", id + "/refunds", private, a.refundOrder, operation{
 			ID: "refundOrder", Tag: "Orders", Summary: "Refund a paid order, of amount (default: all that is paid and not refunded or being refunded). " +
 				"A manual payment's refund is recorded at once; a Stripe payment's is sent to Stripe and listed in refunds as pending until Stripe " +
-				"confirms it. financial_status becomes partially_refunded or refunded once the refund succeeded.",
+				"confirms it. When Stripe cannot be reached or fails, the refund may have gone through: it is answered listed as pending, its amount " +
+				"held so no retry can refund it twice, and a background job asks Stripe again under the same idempotency key until it succeeds or " +
+				"fails. financial_status becomes partially_refunded or refunded once the refund succeeded.",
 			Request: "RefundCreate", OptionalBody: true, Response: "Order", Status: http.StatusCreated, Idempotent: true,
-			Conflict:   illegalTransition + " Stripe refused the refund, e.g. already refunded (conflict).",
-			BadGateway: "Stripe could not be reached or failed (unavailable); the refund is listed as failed, unless a Stripe event later reports that it went through."}},
+			Conflict: illegalTransition + " Stripe refused the refund, e.g. already refunded (conflict); the refund is listed as failed."}},
 		{"POST", "/api/v1/shipments/{id}/ship", private, a.shipShipment, operation{
 			ID: "shipShipment", Tag: "Orders", Summary: "Ship a pending shipment of a paid order: its stock leaves on_hand and reserved; the order's fulfillment_status follows.",
 			Request: "ShipmentShip", Response: "Order", Conflict: illegalTransition}},

@@ -15,8 +15,10 @@ import (
 
 	"github.com/mercantile/mercantile/ent/emailmessage"
 	"github.com/mercantile/mercantile/ent/order"
+	"github.com/mercantile/mercantile/ent/payment"
 	"github.com/mercantile/mercantile/ent/refund"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/jobs"
 	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/payments/stripetest"
 	"github.com/mercantile/mercantile/internal/pulid"
@@ -65,9 +67,9 @@ func (s shop) stripeOrder(id string) stripeOrder {
 // intentOf reads the order's PaymentIntent id, which REST does not show.
 func (s shop) intentOf(id string) string {
 	s.t.Helper()
-	p := s.h.client.Payment.Query().OnlyX(viewer.MerchantSystemContext(context.Background(), s.Merchant.ID))
-	if p.OrderID.String() != id || p.StripePaymentIntentID == nil {
-		s.t.Fatalf("payment %+v is not order %s's intent", p, id)
+	p := s.h.client.Payment.Query().Where(payment.OrderID(pulid.ID(id))).OnlyX(viewer.MerchantSystemContext(context.Background(), s.Merchant.ID))
+	if p.StripePaymentIntentID == nil {
+		s.t.Fatalf("order %s's payment %+v has no intent", id, p)
 	}
 	return *p.StripePaymentIntentID
 }
@@ -242,18 +244,34 @@ func TestStripeRefunds(t *testing.T) {
 			t.Fatalf("%d refunds and %d more requests to Stripe after a rejected refund", refunds(), len(mock.Requests())-sent)
 		}
 	})
-	t.Run("Stripe failing marks the refund failed", func(t *testing.T) {
-		mock.FailNext(3)
-		s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": 200}).expectProblem(t, http.StatusBadGateway, "unavailable")
+	t.Run("Stripe refusing fails the refund and frees its amount", func(t *testing.T) {
+		mock.ErrorNext(1, http.StatusBadRequest, "invalid_request_error", "charge_already_refunded")
+		s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": o.Total - 500}).expectProblem(t, http.StatusConflict, "conflict")
 		got := s.stripeOrder(o.ID)
 		failed := got.Refunds[len(got.Refunds)-1]
-		if failed.Status != "failed" || failed.FailureMessage == "" || got.AmountRefunded != 500 {
-			t.Fatalf("refunds %+v, refunded %d", got.Refunds, got.AmountRefunded)
+		if failed.Status != "failed" || failed.FailureMessage == "" || got.AmountRefunded != 500 || got.FinancialStatus != "partially_refunded" {
+			t.Fatalf("refunds %+v, refunded %d (%s)", got.Refunds, got.AmountRefunded, got.FinancialStatus)
 		}
-		// Stripe did refund it after all: its event is the truth.
+		// The failed refund holds nothing: all that is left can be asked for again (the
+		// next subtest does, in part).
+		sent := len(mock.Requests())
+		s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": o.Total - 500 + 1}).expectProblem(t, http.StatusUnprocessableEntity, "invalid")
+		if len(mock.Requests()) != sent {
+			t.Fatal("an over-refund reached Stripe")
+		}
+	})
+	t.Run("Stripe failing leaves the refund pending", func(t *testing.T) {
+		mock.ErrorNext(1, http.StatusInternalServerError, "api_error", "")
+		var got stripeOrder
+		s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": 200}).decode(t, http.StatusCreated, &got)
+		lost := got.Refunds[len(got.Refunds)-1]
+		if lost.Status != "pending" || lost.Amount != 200 || got.AmountRefunded != 500 || got.FinancialStatus != "partially_refunded" {
+			t.Fatalf("refunds %+v, refunded %d (%s)", got.Refunds, got.AmountRefunded, got.FinancialStatus)
+		}
+		// Stripe did refund it: its event settles it before the job comes.
 		s.webhook(testWebhookSecret, "evt_late_refund", "refund.updated", map[string]any{
 			"id": "re_late", "object": "refund", "amount": 200, "currency": "usd", "status": "succeeded", "payment_intent": s.intentOf(o.ID),
-			"metadata": map[string]any{"merchant_id": s.Merchant.ID.String(), "order_id": o.ID, "refund_id": failed.ID},
+			"metadata": map[string]any{"merchant_id": s.Merchant.ID.String(), "order_id": o.ID, "refund_id": lost.ID},
 		})
 		if got := s.stripeOrder(o.ID); got.AmountRefunded != 700 {
 			t.Fatalf("refunded %d after Stripe confirmed the lost refund, want 700", got.AmountRefunded)
@@ -274,6 +292,96 @@ func TestStripeRefunds(t *testing.T) {
 			t.Fatalf("%d succeeded refunds and %d refund_issued emails, want 3 of each", succeeded, emails)
 		}
 	})
+}
+
+// startRefundJobs works the harness's refund jobs on a real River queue until the test
+// ends.
+func startRefundJobs(t *testing.T, h *harness) {
+	t.Helper()
+	q, err := jobs.New(h.db, slog.New(slog.DiscardHandler), jobs.Options{FetchPollInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Register(q, h.deps.Orders.SubmitRefundWorker()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := q.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestStripeRefundOutcomeUnknown: a refund Stripe answered 500 for may exist at Stripe.
+// It is answered pending and holds its amount, so no retry can refund it twice, until
+// its job asks Stripe again under the same idempotency key (retrying while Stripe fails)
+// and applies the answer.
+func TestStripeRefundOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	mock := stripetest.Start(t)
+	h := newStripeHarness(t, mock.URL)
+	h.deps.Orders.SetRefundSubmitDelay(0)
+	s := newShop(t, h, "stripe-refund-unknown")
+	s.setStock("TEE-S", "W1", 5)
+	var o stripeOrder
+	s.storefront("POST", "/api/v1/orders", orderBody("TEE-S", 2)).decode(t, http.StatusCreated, &o)
+	s.paid(o)
+
+	// The refund call, then the job's first attempt.
+	mock.ErrorNext(2, http.StatusInternalServerError, "api_error", "")
+	var pending stripeOrder
+	s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"reason": "never arrived"}).decode(t, http.StatusCreated, &pending)
+	if pending.FinancialStatus != "paid" || pending.AmountRefunded != 0 || len(pending.Refunds) != 1 ||
+		pending.Refunds[0].Status != "pending" || pending.Refunds[0].Amount != o.Total {
+		t.Fatalf("after a 500: %s, refunded %d, refunds %+v", pending.FinancialStatus, pending.AmountRefunded, pending.Refunds)
+	}
+	refundID := pending.Refunds[0].ID
+
+	sent := len(mock.Requests())
+	p := s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", nil).expectProblem(t, http.StatusUnprocessableEntity, "invalid")
+	expectField(t, p, "amount")
+	s.secret("POST", "/api/v1/orders/"+o.ID+"/refunds", map[string]any{"amount": 1}).expectProblem(t, http.StatusUnprocessableEntity, "invalid")
+	if got := s.stripeOrder(o.ID); len(mock.Requests()) != sent || len(got.Refunds) != 1 || got.FinancialStatus != "paid" {
+		t.Fatalf("refusing to refund beyond the pending one sent %d requests to Stripe; refunds %+v (%s)",
+			len(mock.Requests())-sent, got.Refunds, got.FinancialStatus)
+	}
+
+	startRefundJobs(t, h)
+	deadline := time.Now().Add(30 * time.Second)
+	got := s.stripeOrder(o.ID)
+	for got.Refunds[0].Status == "pending" && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		got = s.stripeOrder(o.ID)
+	}
+	// Read again: the order and its refunds are read one after the other, and the first
+	// read may have straddled the job's commit.
+	got = s.stripeOrder(o.ID)
+	if got.FinancialStatus != "refunded" || got.AmountRefunded != o.Total || len(got.Refunds) != 1 || got.Refunds[0].Status != "succeeded" {
+		t.Fatalf("after the job: %s, refunded %d, refunds %+v", got.FinancialStatus, got.AmountRefunded, got.Refunds)
+	}
+	var calls []stripetest.Request
+	for _, r := range mock.Requests() {
+		if r.Path == "/v1/refunds" {
+			calls = append(calls, r)
+		}
+	}
+	// Refund's call, the job's failed attempt and its retry.
+	if len(calls) != 3 {
+		t.Fatalf("%d refund calls, want 3: %+v", len(calls), calls)
+	}
+	for _, c := range calls {
+		if c.IdempotencyKey != "refund-"+refundID || c.Form.Get("amount") != strconv.FormatInt(o.Total, 10) {
+			t.Fatalf("refund call with key %q for %s, want key refund-%s for %d", c.IdempotencyKey, c.Form.Get("amount"), refundID, o.Total)
+		}
+	}
+	succeeded := h.client.Refund.Query().Where(refund.StatusEQ(refund.StatusSucceeded)).
+		CountX(viewer.MerchantSystemContext(context.Background(), s.Merchant.ID))
+	if succeeded != 1 {
+		t.Fatalf("%d succeeded refunds, want 1", succeeded)
+	}
 }
 
 func TestStripeWebhookEndpoint(t *testing.T) {
@@ -341,4 +449,102 @@ func TestManualRefundsStillWork(t *testing.T) {
 	if pulid.ID(refunded.Refunds[0].ID).Prefix() != "ref" {
 		t.Fatalf("refund id %q", refunded.Refunds[0].ID)
 	}
+}
+
+// gqlPaidOrder is an order as GraphQL shows it with its payment's client secret.
+type gqlPaidOrder struct {
+	ID              string `json:"id"`
+	Status          string `json:"status"`
+	FinancialStatus string `json:"financialStatus"`
+	Payments        []struct {
+		ID           string  `json:"id"`
+		Provider     string  `json:"provider"`
+		Status       string  `json:"status"`
+		ClientSecret *string `json:"clientSecret"`
+	} `json:"payments"`
+}
+
+// secret is the order's one payment's client secret, "" for null.
+func (o gqlPaidOrder) secret(t *testing.T) string {
+	t.Helper()
+	if len(o.Payments) != 1 || o.Payments[0].Provider != "stripe" {
+		t.Fatalf("payments %+v, want one through Stripe", o.Payments)
+	}
+	if o.Payments[0].ClientSecret == nil {
+		return ""
+	}
+	return *o.Payments[0].ClientSecret
+}
+
+const (
+	paidOrderFields          = `id status financialStatus payments { id provider status clientSecret }`
+	placePaidOrderMutation   = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { ` + paidOrderFields + ` } }`
+	createPaymentIntentQuery = `mutation($id: ID!) { createPaymentIntent(orderId: $id) { ` + paidOrderFields + ` } }`
+	paidOrderQuery           = `query($id: ID!) { node(id: $id) { ... on Order { ` + paidOrderFields + ` } } }`
+)
+
+// TestGraphQLStripePayments: GraphQL shows the client secret REST shows, by the same
+// rule, and creates a missing PaymentIntent as REST's /payment-intent does, for the
+// storefront that placed the order and no one else.
+func TestGraphQLStripePayments(t *testing.T) {
+	t.Parallel()
+	mock := stripetest.Start(t)
+	h := newStripeHarness(t, mock.URL)
+	s := newShop(t, h, "graphql-stripe")
+	other := newShop(t, h, "graphql-stripe-other")
+	s.setStock("TEE-S", "W1", 5)
+
+	var placed struct{ PlaceOrder gqlPaidOrder }
+	s.data(s.PublishableKey, placePaidOrderMutation, placeOrderInput("TEE-S", 1), &placed)
+	o := placed.PlaceOrder
+	secret := o.secret(t)
+	if rest := s.stripeOrder(o.ID).Payment.ClientSecret; secret == "" || rest == nil || *rest != secret {
+		t.Fatalf("placeOrder's client secret %q, REST's %v", secret, rest)
+	}
+
+	t.Run("createPaymentIntent after Stripe failed at placement", func(t *testing.T) {
+		mock.FailNext(3)
+		var unpaid struct{ PlaceOrder gqlPaidOrder }
+		s.data(s.PublishableKey, placePaidOrderMutation, placeOrderInput("TEE-S", 1), &unpaid)
+		id := unpaid.PlaceOrder.ID
+		if got := unpaid.PlaceOrder.secret(t); got != "" {
+			t.Fatalf("client secret %q with Stripe down", got)
+		}
+		sent := len(mock.Requests())
+		var paying struct{ CreatePaymentIntent gqlPaidOrder }
+		s.data(s.PublishableKey, createPaymentIntentQuery, map[string]any{"id": id}, &paying)
+		secret := paying.CreatePaymentIntent.secret(t)
+		if rest := s.stripeOrder(id).Payment.ClientSecret; secret == "" || rest == nil || *rest != secret {
+			t.Fatalf("createPaymentIntent's client secret %q, REST's %v", secret, rest)
+		}
+		s.data(s.PublishableKey, createPaymentIntentQuery, map[string]any{"id": id}, &paying)
+		reqs := mock.Requests()[sent:]
+		if paying.CreatePaymentIntent.secret(t) != secret || len(reqs) != 1 || reqs[0].Path != "/v1/payment_intents" || reqs[0].IdempotencyKey != "order-"+id+"-intent" {
+			t.Fatalf("a second createPaymentIntent: secret %q, requests %+v", paying.CreatePaymentIntent.secret(t), reqs)
+		}
+	})
+	t.Run("no one else reads the secret", func(t *testing.T) {
+		id := map[string]any{"id": o.ID}
+		other.expectCode(other.PublishableKey, createPaymentIntentQuery, id, "not_found")
+		other.expectCode(other.SecretKey, paidOrderQuery, id, "not_found")
+		other.expectCode(other.SecretKey, `query($id: ID!) { node(id: $id) { ... on Payment { clientSecret } } }`,
+			map[string]any{"id": o.Payments[0].ID}, "not_found")
+		// The storefront's allowance is its checkout's answers, not reads.
+		s.expectCode(s.PublishableKey, paidOrderQuery, id, "forbidden")
+		s.expectCode(s.PublishableKey, `query($id: ID!) { node(id: $id) { ... on Payment { clientSecret } } }`,
+			map[string]any{"id": o.Payments[0].ID}, "forbidden")
+	})
+	t.Run("hidden once paid", func(t *testing.T) {
+		var read struct{ Node gqlPaidOrder }
+		s.data(s.SecretKey, paidOrderQuery, map[string]any{"id": o.ID}, &read)
+		if read.Node.secret(t) != secret {
+			t.Fatalf("the secret key reads client secret %q, want %q", read.Node.secret(t), secret)
+		}
+		s.paid(s.stripeOrder(o.ID))
+		s.data(s.SecretKey, paidOrderQuery, map[string]any{"id": o.ID}, &read)
+		if got, rest := read.Node.secret(t), s.stripeOrder(o.ID).Payment.ClientSecret; read.Node.FinancialStatus != "paid" || got != "" || rest != nil {
+			t.Fatalf("paid order (%s): GraphQL client secret %q, REST's %v", read.Node.FinancialStatus, got, rest)
+		}
+		s.expectCode(s.PublishableKey, createPaymentIntentQuery, map[string]any{"id": o.ID}, "invalid_state_transition")
+	})
 }

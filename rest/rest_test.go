@@ -37,6 +37,7 @@ import (
 type harness struct {
 	t         *testing.T
 	server    *httptest.Server
+	db        *database.DB
 	client    *ent.Client
 	dialect   string
 	merchants *merchants.Service
@@ -94,7 +95,7 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 		Registry:   registry, Gatherer: registry,
 		Checks: []Checker{{Name: "database", Check: db.Ping}},
 	}
-	h := &harness{t: t, client: db.Client, dialect: db.Dialect, merchants: deps.Merchants, deps: deps}
+	h := &harness{t: t, db: db, client: db.Client, dialect: db.Dialect, merchants: deps.Merchants, deps: deps}
 	server.Config.Handler = NewRouter(deps)
 	server.Start()
 	h.server = server

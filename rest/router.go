@@ -19,12 +19,16 @@ import (
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
 	"github.com/mercantile/mercantile/internal/email"
+	"github.com/mercantile/mercantile/internal/exports"
 	"github.com/mercantile/mercantile/internal/idempotency"
+	"github.com/mercantile/mercantile/internal/imports"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/orders"
+	"github.com/mercantile/mercantile/internal/parity"
 	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/platform/config"
+	"github.com/mercantile/mercantile/internal/shopify"
 )
 
 // Deps is what the REST API needs.
@@ -40,6 +44,14 @@ type Deps struct {
 	Emails *email.Service
 	// Stripe receives POST /webhooks/stripe; nil answers 503 there.
 	Stripe *payments.Webhooks
+	// Shopify receives POST /webhooks/shopify; nil answers 503 there.
+	Shopify *shopify.Service
+	// Exports writes the Shopify CSV exports; Parity compares with the imported files.
+	// Both nil leaves their routes out.
+	Exports *exports.Service
+	Parity  *parity.Service
+	// Imports runs CSV imports; nil leaves their routes out.
+	Imports *imports.Service
 	// Idempotency records the responses of POSTs sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// Media receives image uploads and serves images under /media when they are kept on
@@ -67,7 +79,11 @@ type api struct {
 	orders      *orders.Service
 	emails      *email.Service
 	stripe      *payments.Webhooks
+	shopify     *shopify.Service
+	exports     *exports.Service
+	parity      *parity.Service
 	idempotency *idempotency.Store
+	imports     *imports.Service
 	media       http.Handler
 	checks      []Checker
 	draining    func() bool
@@ -107,7 +123,7 @@ func (a *api) routes() []route {
 		{"GET", "/api/v1/merchant", private, a.getMerchant, operation{
 			ID: "getMerchant", Tag: "Merchant", Summary: "The merchant of the credentials.", Response: "Merchant"}},
 		{"PATCH", "/api/v1/merchant", private, a.patchMerchant, operation{
-			ID: "updateMerchant", Tag: "Merchant", Summary: "Change name, currency, Shopify shop domain, or move status onboarding -> active -> sunset (owners and secret keys).",
+			ID: "updateMerchant", Tag: "Merchant", Summary: "Change name, currency, Shopify shop domain and access token (write-only), or move status onboarding -> active -> sunset (owners and secret keys).",
 			Request: "MerchantUpdate", Response: "Merchant"}},
 		{"GET", "/api/v1/keys", private, a.listKeys, operation{
 			ID: "listKeys", Tag: "Keys", Summary: "The merchant's API keys (secrets are never shown again).", Response: "APIKeyList", Paged: true}},
@@ -129,6 +145,9 @@ func (a *api) routes() []route {
 	rs = append(rs, a.orderRoutes()...)
 	rs = append(rs, a.emailRoutes()...)
 	rs = append(rs, a.paymentRoutes()...)
+	rs = append(rs, a.exportRoutes()...)
+	rs = append(rs, a.importRoutes()...)
+	rs = append(rs, a.shopifyRoutes()...)
 	if a.media != nil {
 		rs = append(rs,
 			route{"PUT", "/media/upload/*", public, a.media.ServeHTTP, operation{
@@ -165,9 +184,9 @@ func (a *api) routes() []route {
 // NewRouter returns the HTTP handler of the whole API.
 func NewRouter(d Deps) http.Handler {
 	a := &api{
-		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders, stripe: d.Stripe,
+		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders, stripe: d.Stripe, shopify: d.Shopify,
 		emails: d.Emails, idempotency: d.Idempotency, media: d.Media, checks: d.Checks, draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground,
-		gatherer: d.Gatherer,
+		gatherer: d.Gatherer, exports: d.Exports, parity: d.Parity, imports: d.Imports,
 	}
 	if a.draining == nil {
 		a.draining = func() bool { return false }
@@ -190,15 +209,20 @@ func NewRouter(d Deps) http.Handler {
 
 	for _, rt := range a.routes() {
 		var h http.Handler = rt.handler
-		if rt.doc.Idempotent {
+		// Multipart uploads are too large to hold: their handlers honour the key themselves.
+		if rt.doc.Idempotent && !rt.doc.Multipart {
 			h = a.idempotent(rt.method+" "+rt.path, h)
 		}
 		h = a.authenticate(rt.access)(h)
 		if rt.path == "/graphql" {
 			h = a.authenticateGraphQL(rt.handler)
 		}
-		// Uploads are bounded by their signed size and MAX_IMAGE_BYTES instead.
-		if !rt.doc.Upload {
+		// Uploads are bounded by their signed size and MAX_IMAGE_BYTES instead, imports by
+		// MAX_IMPORT_BYTES.
+		switch {
+		case rt.doc.Multipart:
+			h = limitBody(d.Config.MaxImportBytes)(h)
+		case !rt.doc.Upload:
 			h = limitBody(d.Config.MaxBodyBytes)(h)
 		}
 		r.Method(rt.method, rt.path, h)

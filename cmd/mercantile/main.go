@@ -25,6 +25,10 @@ commands:
   user create --merchant ID --email E --password P [--role owner|staff|viewer] [--name N]
   seed --merchant ID [--products 1000] [--variants 3] [--warehouses 3] [--seed 1]
                                           add a synthetic catalog for benchmarks (JSON summary)
+  import --merchant ID --kind shopify_products|shopify_orders|inventory [--warehouse CODE] [--dry-run] FILE
+                                          import a CSV in this process (progress on stderr, JSON summary)
+  parity --merchant ID --products FILE [--orders FILE]
+                                          compare a merchant's data with its Shopify exports (JSON report)
 
 Configuration comes from the environment; see README.md.
 `
@@ -62,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return subcommand(ctx, rest, stdout, map[string]command{"create": userCreate})
 	case "seed":
 		return seed(ctx, rest, stdout, stderr)
+	case "import":
+		return importCommand(ctx, rest, stdout, stderr)
+	case "parity":
+		return parityCommand(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

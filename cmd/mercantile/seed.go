@@ -51,7 +51,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	bar := newProgressBar(stderr, *products, *quiet)
+	bar := newProgressBar(stderr, "products", *products, *quiet)
 	res, err := catalog.Seed(ctx, db, catalog.SeedOptions{
 		MerchantID: pulid.ID(*merchantID), Products: *products, Variants: *variants, Warehouses: *warehouses,
 		Seed: *seedValue, BatchSize: *batch, Cache: store, Progress: bar.update,
@@ -68,6 +68,7 @@ func seed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // every five seconds.
 type progressBar struct {
 	w        io.Writer
+	unit     string // what total counts: "products", "rows"
 	total    int
 	start    time.Time
 	tty      bool
@@ -78,8 +79,8 @@ type progressBar struct {
 	done     sync.WaitGroup
 }
 
-func newProgressBar(w io.Writer, total int, quiet bool) *progressBar {
-	b := &progressBar{w: w, total: total, start: time.Now(), stop: make(chan struct{})}
+func newProgressBar(w io.Writer, unit string, total int, quiet bool) *progressBar {
+	b := &progressBar{w: w, unit: unit, total: total, start: time.Now(), stop: make(chan struct{})}
 	if quiet || total == 0 {
 		b.total = 0
 		return b
@@ -147,8 +148,8 @@ func (b *progressBar) draw() {
 	} else if done >= b.total {
 		eta = "0:00"
 	}
-	line := fmt.Sprintf("[%s%s] %5.1f%%  %d/%d products  %s rows/s  elapsed %s  ETA %s",
-		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), 100*frac, done, b.total,
+	line := fmt.Sprintf("[%s%s] %5.1f%%  %d/%d %s  %s rows/s  elapsed %s  ETA %s",
+		strings.Repeat("#", filled), strings.Repeat(" ", width-filled), 100*frac, done, b.total, b.unit,
 		thousands(int64(float64(rows)/max(elapsed.Seconds(), 0.001))), clock(elapsed), eta)
 	if b.tty {
 		fmt.Fprintf(b.w, "\r%s\x1b[K", line)

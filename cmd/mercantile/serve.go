@@ -26,16 +26,20 @@ import (
 	"github.com/mercantile/mercantile/internal/catalog"
 	"github.com/mercantile/mercantile/internal/email"
 	"github.com/mercantile/mercantile/internal/events"
+	"github.com/mercantile/mercantile/internal/exports"
 	"github.com/mercantile/mercantile/internal/idempotency"
+	"github.com/mercantile/mercantile/internal/imports"
 	"github.com/mercantile/mercantile/internal/inventory"
 	"github.com/mercantile/mercantile/internal/jobs"
 	"github.com/mercantile/mercantile/internal/media"
 	"github.com/mercantile/mercantile/internal/merchants"
 	"github.com/mercantile/mercantile/internal/orders"
+	"github.com/mercantile/mercantile/internal/parity"
 	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/shopify"
 	"github.com/mercantile/mercantile/resolvers"
 	"github.com/mercantile/mercantile/rest"
 )
@@ -100,6 +104,14 @@ type services struct {
 	emails    *email.Service
 	// stripe receives Stripe's webhooks; it refuses them when STRIPE_WEBHOOK_SECRET is unset.
 	stripe *payments.Webhooks
+	// shopify receives Shopify's webhooks and pushes stock changes to connected shops.
+	shopify *shopify.Service
+	// imports runs CSV imports (Shopify products and orders, stock).
+	imports *imports.Service
+	// exports writes the Shopify CSV exports; parity compares with the imported files
+	// and guards the merchant's move to sunset.
+	exports *exports.Service
+	parity  *parity.Service
 	// listen delivers the events other processes publish to this one's subscribers
 	// until ctx ends; serve runs it. Without it events still go out, so a command that
 	// changes stock reaches the servers' subscribers.
@@ -133,7 +145,34 @@ func newServices(cfg config.Config, db *database.DB, store kv.Store, images medi
 		svc.orders.UsePayments(payments.NewClient(payments.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL}), log)
 	}
 	svc.stripe = payments.NewWebhooks(cfg.StripeWebhookSecret, svc.orders)
+	svc.shopify = shopify.New(db, svc.inventory, svc.catalog, shopify.Config{
+		Secrets: []string{cfg.ShopifyAPISecret, cfg.ShopifyAPISecretPrevious}, APIURL: cfg.ShopifyAPIURL,
+	}, log)
+	svc.inventory.UseChangeHook(svc.shopify.StockHook())
+	files := importFiles(cfg, images)
+	svc.imports = newImports(db, svc, files)
+	svc.exports = exports.NewService(db.Client, svc.catalog)
+	svc.parity = parity.NewService(db.Client, files)
+	svc.merchants.RequireBeforeSunset(svc.parity.CheckSunset)
 	return svc
+}
+
+// importFiles is where uploaded import files go: the S3 bucket when images go there
+// (every replica reaches it), else IMPORT_DIR.
+func importFiles(cfg config.Config, images media.Store) imports.FileStore {
+	if s3, ok := images.(*media.S3); ok {
+		return s3
+	}
+	return imports.NewDirStore(cfg.ImportDir)
+}
+
+// newImports returns the import service on files with every kind registered.
+func newImports(db *database.DB, svc *services, files imports.FileStore) *imports.Service {
+	imp := imports.NewService(db, files)
+	imp.Register(imports.KindShopifyProducts, imports.NewProductImporter(db.Client, svc.catalog, svc.inventory))
+	imp.Register(imports.KindShopifyOrders, imports.NewOrdersImporter(db.Dialect))
+	imp.Register(imports.KindInventory, imports.NewInventoryImporter(svc.inventory))
+	return imp
 }
 
 func serve(ctx context.Context, stdout, _ io.Writer) error {
@@ -208,7 +247,8 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	root := resolvers.New(db.Client, resolvers.Services{Catalog: svc.catalog, Inventory: svc.inventory, Orders: svc.orders})
 	deps := rest.Deps{
 		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog,
-		Inventory: svc.inventory, Orders: svc.orders, Emails: svc.emails, Stripe: svc.stripe, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
+		Inventory: svc.inventory, Orders: svc.orders, Emails: svc.emails, Stripe: svc.stripe, Shopify: svc.shopify, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
+		Imports: svc.imports, Exports: svc.exports, Parity: svc.parity,
 		GraphQL:    root.WithLoaders(graph.NewHandler(root, gqlOpts)),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry,
@@ -265,8 +305,9 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 }
 
 // startJobs starts the background workers: the periodic expiry of unpaid reservations,
-// the settling of image uploads, the sending of transactional email and the cancelling
-// of cancelled orders' PaymentIntents.
+// the settling of image uploads, the sending of transactional email, the cancelling of
+// cancelled orders' PaymentIntents, the settling of Stripe refunds left pending, and
+// Shopify's webhooks and stock pushes.
 func startJobs(ctx context.Context, db *database.DB, svc *services, log *slog.Logger) (*jobs.Queue, error) {
 	queue, err := jobs.New(db, log, jobs.Options{
 		ExpireReservations: func(ctx context.Context) (int, error) {
@@ -291,6 +332,18 @@ func startJobs(ctx context.Context, db *database.DB, svc *services, log *slog.Lo
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if err := jobs.Register(queue, svc.orders.CancelIntentWorker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.imports.Worker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.orders.SubmitRefundWorker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.shopify.WebhookWorker()); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	if err := jobs.Register(queue, svc.shopify.PushWorker()); err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if err := queue.Start(ctx); err != nil {

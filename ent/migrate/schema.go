@@ -577,6 +577,7 @@ var (
 		{Name: "tags", Type: field.TypeJSON, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"active", "draft", "archived"}, Default: "active"},
 		{Name: "shopify_id", Type: field.TypeInt64, Nullable: true},
+		{Name: "shopify_updated_at", Type: field.TypeTime, Nullable: true},
 		{Name: "published_at", Type: field.TypeTime, Nullable: true},
 		{Name: "merchant_id", Type: field.TypeString},
 	}
@@ -588,7 +589,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "products_merchants_merchant",
-				Columns:    []*schema.Column{ProductsColumns[12]},
+				Columns:    []*schema.Column{ProductsColumns[13]},
 				RefColumns: []*schema.Column{MerchantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -597,37 +598,37 @@ var (
 			{
 				Name:    "product_merchant_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[0]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[0]},
 			},
 			{
 				Name:    "product_merchant_id_handle",
 				Unique:  true,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[4]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[4]},
 			},
 			{
 				Name:    "product_merchant_id_shopify_id",
 				Unique:  true,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[10]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[10]},
 			},
 			{
 				Name:    "product_merchant_id_status_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[9], ProductsColumns[0]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[9], ProductsColumns[0]},
 			},
 			{
 				Name:    "product_merchant_id_vendor_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[6], ProductsColumns[0]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[6], ProductsColumns[0]},
 			},
 			{
 				Name:    "product_merchant_id_product_type_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[7], ProductsColumns[0]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[7], ProductsColumns[0]},
 			},
 			{
 				Name:    "product_merchant_id_updated_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProductsColumns[12], ProductsColumns[2], ProductsColumns[0]},
+				Columns: []*schema.Column{ProductsColumns[13], ProductsColumns[2], ProductsColumns[0]},
 			},
 		},
 	}

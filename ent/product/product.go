@@ -41,6 +41,8 @@ const (
 	FieldStatus = "status"
 	// FieldShopifyID holds the string denoting the shopify_id field in the database.
 	FieldShopifyID = "shopify_id"
+	// FieldShopifyUpdatedAt holds the string denoting the shopify_updated_at field in the database.
+	FieldShopifyUpdatedAt = "shopify_updated_at"
 	// FieldPublishedAt holds the string denoting the published_at field in the database.
 	FieldPublishedAt = "published_at"
 	// EdgeMerchant holds the string denoting the merchant edge name in mutations.
@@ -97,6 +99,7 @@ var Columns = []string{
 	FieldTags,
 	FieldStatus,
 	FieldShopifyID,
+	FieldShopifyUpdatedAt,
 	FieldPublishedAt,
 }
 
@@ -225,6 +228,11 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByShopifyID orders the results by the shopify_id field.
 func ByShopifyID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldShopifyID, opts...).ToFunc()
+}
+
+// ByShopifyUpdatedAt orders the results by the shopify_updated_at field.
+func ByShopifyUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShopifyUpdatedAt, opts...).ToFunc()
 }
 
 // ByPublishedAt orders the results by the published_at field.

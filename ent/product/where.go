@@ -101,6 +101,11 @@ func ShopifyID(v int64) predicate.Product {
 	return predicate.Product(sql.FieldEQ(FieldShopifyID, v))
 }
 
+// ShopifyUpdatedAt applies equality check predicate on the "shopify_updated_at" field. It's identical to ShopifyUpdatedAtEQ.
+func ShopifyUpdatedAt(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldEQ(FieldShopifyUpdatedAt, v))
+}
+
 // PublishedAt applies equality check predicate on the "published_at" field. It's identical to PublishedAtEQ.
 func PublishedAt(v time.Time) predicate.Product {
 	return predicate.Product(sql.FieldEQ(FieldPublishedAt, v))
@@ -659,6 +664,56 @@ func ShopifyIDIsNil() predicate.Product {
 // ShopifyIDNotNil applies the NotNil predicate on the "shopify_id" field.
 func ShopifyIDNotNil() predicate.Product {
 	return predicate.Product(sql.FieldNotNull(FieldShopifyID))
+}
+
+// ShopifyUpdatedAtEQ applies the EQ predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtEQ(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldEQ(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtNEQ applies the NEQ predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNEQ(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldNEQ(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtIn applies the In predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtIn(vs ...time.Time) predicate.Product {
+	return predicate.Product(sql.FieldIn(FieldShopifyUpdatedAt, vs...))
+}
+
+// ShopifyUpdatedAtNotIn applies the NotIn predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNotIn(vs ...time.Time) predicate.Product {
+	return predicate.Product(sql.FieldNotIn(FieldShopifyUpdatedAt, vs...))
+}
+
+// ShopifyUpdatedAtGT applies the GT predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtGT(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldGT(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtGTE applies the GTE predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtGTE(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldGTE(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtLT applies the LT predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtLT(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldLT(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtLTE applies the LTE predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtLTE(v time.Time) predicate.Product {
+	return predicate.Product(sql.FieldLTE(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtIsNil applies the IsNil predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtIsNil() predicate.Product {
+	return predicate.Product(sql.FieldIsNull(FieldShopifyUpdatedAt))
+}
+
+// ShopifyUpdatedAtNotNil applies the NotNil predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNotNil() predicate.Product {
+	return predicate.Product(sql.FieldNotNull(FieldShopifyUpdatedAt))
 }
 
 // PublishedAtEQ applies the EQ predicate on the "published_at" field.

@@ -31,6 +31,8 @@ func (Product) Fields() []ent.Field {
 		field.Strings("tags").Optional(),
 		field.Enum("status").Values("active", "draft", "archived").Default("active"),
 		field.Int64("shopify_id").Optional().Nillable(),
+		field.Time("shopify_updated_at").Optional().Nillable().
+			Comment("the updated_at of the last Shopify payload applied; older ones are ignored"),
 		field.Time("published_at").Optional().Nillable(),
 	}
 }

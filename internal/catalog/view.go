@@ -7,6 +7,7 @@ import (
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/inventorylevel"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -156,8 +157,12 @@ func (s *Service) imageView(img *ent.ProductImage) Image {
 }
 
 // ImageURL is where clients read the image: the media store's URL of its object, or the
-// address an imported image came from while it has no object of its own.
+// address an imported image came from while it has no object of its own (an imported
+// image keeps the key a copy would get, and stays pending until one is uploaded).
 func (s *Service) ImageURL(img *ent.ProductImage) string {
+	if img.SourceURL != "" && img.Status != productimage.StatusUploaded {
+		return img.SourceURL
+	}
 	if s.media != nil && img.StorageKey != "" {
 		return s.media.PublicURL(img.StorageKey)
 	}

@@ -55,7 +55,43 @@ type Service struct {
 	cache   *kv.Generations
 	catalog ProductInvalidator
 	bus     events.Bus
+	hook    ChangeHook
 	now     func() time.Time
+}
+
+// LevelChange is one level an operation changed, as it stands inside its transaction.
+type LevelChange struct {
+	MerchantID  pulid.ID
+	VariantID   pulid.ID
+	WarehouseID pulid.ID
+	SKU         string
+	OnHand      int64
+	Reserved    int64
+	Reason      inventorymovement.Reason
+}
+
+// ChangeHook is told, inside the transaction of every stock operation, which levels it
+// changed, so it can enqueue work (telling another system) that exists if and only if
+// the change commits. An error rolls the operation back.
+type ChangeHook interface {
+	StockChanged(ctx context.Context, tx *ent.Client, changes []LevelChange) error
+}
+
+// UseChangeHook sets the hook stock operations report to; call it before serving.
+func (s *Service) UseChangeHook(h ChangeHook) { s.hook = h }
+
+type syncedKey struct{}
+
+// SyncedContext marks the operations run with the returned context as coming from the
+// system the ChangeHook reports to, so the hook is not told of them: a change that
+// system made is not echoed back to it.
+func SyncedContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, syncedKey{}, true)
+}
+
+func synced(ctx context.Context) bool {
+	v, _ := ctx.Value(syncedKey{}).(bool)
+	return v
 }
 
 // ChangesChannel is the event channel stock changes are published on.
@@ -246,6 +282,7 @@ func (s *Service) apply(ctx context.Context, tx *ent.Client, ops []op) error {
 	movements := make([]*ent.InventoryMovementCreate, 0, len(ops))
 	changed := map[string]bool{}
 	var products []pulid.ID
+	levels := make([]LevelChange, 0, len(ops))
 	for _, o := range ops {
 		rows, err := tx.QueryContext(ctx, s.rebind(applyLevel),
 			o.onHandDelta, o.reservedDelta, now, o.levelID.String(), v.MerchantID.String(),
@@ -275,6 +312,8 @@ func (s *Service) apply(ctx context.Context, tx *ent.Client, ops []op) error {
 			SetSku(o.sku).SetOnHandDelta(o.onHandDelta).SetReservedDelta(o.reservedDelta).
 			SetOnHandAfter(onHand).SetReservedAfter(reserved).SetReason(o.reason).SetNote(o.note).
 			SetActor(v.Actor()).SetCreatedAt(now))
+		levels = append(levels, LevelChange{MerchantID: v.MerchantID, VariantID: o.variantID, WarehouseID: o.warehouseID,
+			SKU: o.sku, OnHand: onHand, Reserved: reserved, Reason: o.reason})
 		if !changed[o.sku] {
 			changed[o.sku] = true
 			products = append(products, o.productID)
@@ -282,6 +321,11 @@ func (s *Service) apply(ctx context.Context, tx *ent.Client, ops []op) error {
 	}
 	if err := tx.InventoryMovement.CreateBulk(movements...).Exec(ctx); err != nil {
 		return apperr.From(err)
+	}
+	if s.hook != nil && !synced(ctx) {
+		if err := s.hook.StockChanged(ctx, tx, levels); err != nil {
+			return err
+		}
 	}
 	database.AfterCommit(ctx, func() { s.announce(context.WithoutCancel(ctx), v.MerchantID, changed, products) })
 	return nil

@@ -47,6 +47,48 @@ func (s *Service) Set(ctx context.Context, sku, warehouseCode string, onHand int
 	}, true)
 }
 
+// SyncAvailable makes available (on_hand - reserved) of a variant in a warehouse exactly
+// available, because the external system of record said so: the ledger reason is
+// shopify_sync and the ChangeHook is not told (SyncedContext). An equal figure changes
+// nothing, which is what makes the echo of our own push a no-op. It reports whether
+// stock changed.
+// Errors: invalid, not_found, conflict (below reserved), forbidden.
+func (s *Service) SyncAvailable(ctx context.Context, variantID, warehouseID pulid.ID, available int64, note string) (bool, error) {
+	if err := mayWrite(ctx); err != nil {
+		return false, err
+	}
+	var v apperr.Validation
+	checkQuantity(&v, "available", available, true)
+	if err := v.Err(); err != nil {
+		return false, err
+	}
+	changed := false
+	err := database.InTx(SyncedContext(ctx), s.client, func(ctx context.Context, tx *ent.Client) error {
+		vr, err := tx.Variant.Get(ctx, variantID)
+		if err != nil {
+			return apperr.Translate(err)
+		}
+		lvl, err := s.ensureLevel(ctx, tx, variantID, warehouseID)
+		if err != nil {
+			return err
+		}
+		if lvl, err = s.lockLevel(ctx, tx, lvl.ID); err != nil {
+			return err
+		}
+		delta := available + lvl.Reserved - lvl.OnHand
+		if delta == 0 {
+			return nil
+		}
+		changed = true
+		return s.apply(ctx, tx, []op{{levelID: lvl.ID, variantID: variantID, warehouseID: warehouseID, productID: vr.ProductID,
+			sku: vr.Sku, onHandDelta: delta, reason: inventorymovement.ReasonShopifySync, note: note,
+			refused: func() error {
+				return apperr.New(apperr.Conflict, "On hand for %s cannot go below what is reserved for open orders.", vr.Sku)
+			}}})
+	})
+	return changed, err
+}
+
 // Adjust adds delta (negative to remove) to on_hand of a SKU in a warehouse.
 // Errors: invalid, not_found, conflict (would go below reserved), forbidden.
 func (s *Service) Adjust(ctx context.Context, sku, warehouseCode string, delta int64, note string) (Stock, error) {

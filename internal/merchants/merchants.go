@@ -22,6 +22,15 @@ import (
 type Service struct {
 	client *ent.Client
 	auth   *auth.Service
+	// sunsetCheck refuses the move to sunset while the migration is incomplete.
+	sunsetCheck func(ctx context.Context) error
+}
+
+// RequireBeforeSunset makes Update call check (as the viewer) before a merchant moves to
+// sunset; its error refuses the move. Without one, sunset is refused: leaving the old
+// system must be proven safe (internal/parity's CheckSunset).
+func (s *Service) RequireBeforeSunset(check func(ctx context.Context) error) {
+	s.sunsetCheck = check
 }
 
 // NewService returns a Service.
@@ -134,7 +143,10 @@ type UpdateInput struct {
 	Name              *string
 	Currency          *string
 	ShopifyShopDomain *string
-	Status            *merchant.Status
+	// ShopifyAccessToken is the Admin API token stock is pushed with; it is stored,
+	// never shown. Setting one reconnects a shop that uninstalled the app; "" clears it.
+	ShopifyAccessToken *string
+	Status             *merchant.Status
 }
 
 // statusOrder is the one direction a merchant's migration moves in.
@@ -142,7 +154,8 @@ var statusOrder = map[merchant.Status]int{merchant.StatusOnboarding: 0, merchant
 
 // Update changes the viewer's merchant.
 // Errors: invalid, forbidden (not an owner), invalid_state_transition (status moving
-// backwards or skipping a stage), conflict (Shopify domain used by another merchant).
+// backwards or skipping a stage), conflict (Shopify domain used by another merchant, or
+// sunset refused because parity with the source is not clean, naming the differences).
 func (s *Service) Update(ctx context.Context, in UpdateInput) (*ent.Merchant, error) {
 	m, err := s.Get(ctx)
 	if err != nil {
@@ -178,6 +191,16 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*ent.Merchant, er
 			upd.SetShopifyShopDomain(domain)
 		}
 	}
+	if in.ShopifyAccessToken != nil {
+		switch token := strings.TrimSpace(*in.ShopifyAccessToken); {
+		case token == "":
+			upd.ClearShopifyAccessToken()
+		case len(token) > 255 || strings.ContainsAny(token, " \t\r\n"):
+			v.Add("shopify_access_token", "must be a Shopify Admin API access token")
+		default:
+			upd.SetShopifyAccessToken(token).ClearShopifyUninstalledAt()
+		}
+	}
 	if in.Status != nil {
 		if merchant.StatusValidator(*in.Status) != nil {
 			v.Add("status", "must be onboarding, active or sunset")
@@ -185,6 +208,14 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (*ent.Merchant, er
 			return nil, apperr.New(apperr.InvalidStateTransition,
 				"A merchant moves onboarding -> active -> sunset one step at a time; it is %s.", m.Status).
 				WithField("status", "cannot move from "+string(m.Status)+" to "+string(*in.Status))
+		} else if *in.Status == merchant.StatusSunset && m.Status != merchant.StatusSunset {
+			if s.sunsetCheck == nil {
+				return nil, apperr.New(apperr.Conflict, "Moving to sunset needs a clean parity report, which this server cannot check.").
+					WithField("status", "parity cannot be checked")
+			}
+			if err := s.sunsetCheck(ctx); err != nil {
+				return nil, err
+			}
 		}
 		upd.SetStatus(*in.Status)
 	}

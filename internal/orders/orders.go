@@ -52,11 +52,16 @@ type Service struct {
 	// payments takes Stripe payments (UsePayments); nil means manual payments.
 	payments PaymentGateway
 	log      *slog.Logger
+	// refundSubmitDelay is how long after a Stripe refund is written its SubmitRefundArgs
+	// job first runs: longer than the synchronous call may take (REQUEST_TIMEOUT), so
+	// the job normally finds the refund settled and does nothing.
+	refundSubmitDelay time.Duration
 }
 
 // NewService returns an orders service.
 func NewService(db *database.DB, inv *inventory.Service, reservationTTL time.Duration) *Service {
-	return &Service{client: db.Client, dialect: db.Dialect, inventory: inv, reservationTTL: reservationTTL, now: time.Now}
+	return &Service{client: db.Client, dialect: db.Dialect, inventory: inv, reservationTTL: reservationTTL, now: time.Now,
+		refundSubmitDelay: DefaultRefundSubmitDelay}
 }
 
 // LineInput is one SKU and how many.

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -197,6 +198,31 @@ func paymentStatusOf(stripeStatus string) payment.Status {
 		return payment.StatusCanceled
 	}
 	return payment.StatusPending
+}
+
+// ClientSecret is the client secret of o's payment p, shown only while paying is still
+// possible (o open, p neither succeeded nor cancelled): whoever holds it can pay. Nil
+// for manual payments and before the intent exists. REST and GraphQL both show it
+// through this one rule.
+func ClientSecret(o *ent.Order, p *ent.Payment) *string {
+	if o.Status != order.StatusOpen || p.Status == payment.StatusSucceeded || p.Status == payment.StatusCanceled {
+		return nil
+	}
+	return p.StripeClientSecret
+}
+
+// PaymentClientSecret is ClientSecret for a payment read without its order (GraphQL's
+// Payment.clientSecret): the order is read, as ctx's viewer, only when there is a secret.
+// Errors: those of reading the order.
+func PaymentClientSecret(ctx context.Context, p *ent.Payment) (*string, error) {
+	if p.StripeClientSecret == nil {
+		return nil, nil
+	}
+	o, err := p.Order(ctx)
+	if err != nil {
+		return nil, apperr.From(err)
+	}
+	return ClientSecret(o, p), nil
 }
 
 func stripePaymentOf(o *ent.Order) *ent.Payment {
@@ -518,9 +544,9 @@ func refundOf(o *ent.Order, id pulid.ID, stripeID string) *ent.Refund {
 
 // applyRefundResult moves a refund row to what Stripe says of it, from the refund call's
 // answer or a webhook: both may arrive, in either order, and count once. A succeeded
-// refund is never taken back, even by a later failure: refunded amounts only grow. A row
-// failed for a lost answer still succeeds when Stripe says it went through. It returns
-// why nothing changed, or "".
+// refund is never taken back, even by a later failure: refunded amounts only grow. A
+// failed row still succeeds when Stripe says it went through. It returns why nothing
+// changed, or "".
 func (s *Service) applyRefundResult(ctx context.Context, tx *ent.Client, o *ent.Order, pay *ent.Payment, row *ent.Refund, r RefundResult, at time.Time) (string, error) {
 	upd := tx.Refund.UpdateOneID(row.ID)
 	if row.StripeRefundID == nil && r.ID != "" {
@@ -593,11 +619,18 @@ func (s *Service) settle(ctx context.Context, tx *ent.Client, o *ent.Order, refu
 
 // Refund refunds a paid order. A manual payment is recorded at once (RecordRefund). A
 // Stripe payment gets a pending refund row first, checked against what is paid and not
-// yet refunded or being refunded while the order is locked; Stripe is then asked,
-// outside any transaction, with the row's id as idempotency key, and financial_status
-// moves only once Stripe confirms, in its answer or a webhook.
+// yet refunded or being refunded while the order is locked, and in the same transaction
+// a SubmitRefundArgs job that will ask Stripe again should this call not settle it.
+// Stripe is then asked, outside any transaction, with the row's id as idempotency key,
+// and financial_status moves only once Stripe confirms, in its answer or a webhook.
+//
+// When Stripe refuses, the row is failed and its amount can be refunded again. When the
+// outcome is unknown (no answer, a 5xx, Stripe refusing the server's key), the refund
+// may exist at Stripe: the row stays pending, so its amount stays held and no retry can
+// refund it twice, and the order is returned as it is, the refund listed as pending.
+// The job, or a webhook, settles it.
 // Errors: not_found, invalid (amount), invalid_state_transition (nothing paid to refund),
-// conflict or invalid (Stripe refused), unavailable (Stripe unreachable: 502).
+// conflict or invalid (Stripe refused).
 func (s *Service) Refund(ctx context.Context, id pulid.ID, amount *int64, reason string) (*ent.Order, error) {
 	o, err := s.Order(ctx, id)
 	if err != nil {
@@ -634,38 +667,149 @@ func (s *Service) Refund(ctx context.Context, id pulid.ID, amount *int64, reason
 		intentID = *pay.StripePaymentIntentID
 		row, err = tx.Refund.Create().SetOrderID(o.ID).SetPaymentID(pay.ID).SetAmount(amt).SetCurrency(o.Currency).
 			SetReason(strings.TrimSpace(reason)).Save(ctx)
-		return apperr.Translate(err)
+		if err != nil {
+			return apperr.From(err)
+		}
+		return s.submitRefundLater(ctx, o.MerchantID, row)
 	})
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.payments.CreateRefund(ctx, RefundRequest{
-		MerchantID: o.MerchantID, OrderID: o.ID, RefundID: row.ID, IntentID: intentID, Amount: row.Amount,
-		Reason: row.Reason, IdempotencyKey: "refund-" + row.ID.String(),
-	})
+	res, err := s.payments.CreateRefund(ctx, refundRequest(o, intentID, row))
+	if apperr.CodeOf(err) == apperr.Unavailable {
+		s.log.WarnContext(ctx, "the refund's outcome at Stripe is unknown; it stays pending for its job to settle", "order_id", id, "refund_id", row.ID, "err", err)
+		return s.Order(ctx, id)
+	}
 	// Recorded even when the client has gone: the refund may exist at Stripe now.
-	ctx = context.WithoutCancel(ctx)
-	if err != nil {
-		res = RefundResult{Status: "failed", FailureReason: apperr.From(err).Message}
-	}
-	var refused string
-	settled, terr := s.transition(ctx, id, func(ctx context.Context, tx *ent.Client, o *ent.Order) error {
-		fresh := refundOf(o, row.ID, "")
-		if _, err := s.applyRefundResult(ctx, tx, o, stripePaymentOf(o), fresh, res, s.now()); err != nil {
-			return err
-		}
-		if fresh.Status != refund.StatusSucceeded && (res.Status == "failed" || res.Status == "canceled") {
-			refused = res.FailureReason
-		}
-		return nil
-	})
+	settled, refused, terr := s.settleRefund(context.WithoutCancel(ctx), id, row.ID, res, err)
 	switch {
-	case err != nil:
-		return nil, err
 	case terr != nil:
 		return nil, terr
+	case err != nil:
+		return nil, err
 	case refused != "":
 		return nil, apperr.New(apperr.Conflict, "Stripe did not refund: %s", refused)
 	}
 	return settled, nil
+}
+
+// refundRequest asks Stripe for the refund row of order o. Its idempotency key is the
+// row's, so every call for the row, Refund's and its job's, gets Stripe's one refund.
+func refundRequest(o *ent.Order, intentID string, row *ent.Refund) RefundRequest {
+	return RefundRequest{
+		MerchantID: o.MerchantID, OrderID: o.ID, RefundID: row.ID, IntentID: intentID, Amount: row.Amount,
+		Reason: row.Reason, IdempotencyKey: "refund-" + row.ID.String(),
+	}
+}
+
+// settleRefund records Stripe's answer to a refund call on the refund row, as
+// applyRefundResult does for webhooks: res, or the refusal, which fails the row. It
+// returns the order afterwards and, when the refund did not go through, Stripe's reason.
+func (s *Service) settleRefund(ctx context.Context, orderID, refundID pulid.ID, res RefundResult, refusal error) (*ent.Order, string, error) {
+	if refusal != nil {
+		res = RefundResult{Status: "failed", FailureReason: apperr.From(refusal).Message}
+	}
+	var refused string
+	settled, err := s.transition(ctx, orderID, func(ctx context.Context, tx *ent.Client, o *ent.Order) error {
+		row := refundOf(o, refundID, "")
+		if _, err := s.applyRefundResult(ctx, tx, o, stripePaymentOf(o), row, res, s.now()); err != nil {
+			return err
+		}
+		if row.Status != refund.StatusSucceeded && (res.Status == "failed" || res.Status == "canceled") {
+			refused = res.FailureReason
+		}
+		return nil
+	})
+	return settled, refused, err
+}
+
+// DefaultRefundSubmitDelay is NewService's refund submit delay (SetRefundSubmitDelay).
+const DefaultRefundSubmitDelay = time.Minute
+
+// SetRefundSubmitDelay sets how long after a Stripe refund is written its
+// SubmitRefundArgs job first runs (tests shorten it).
+func (s *Service) SetRefundSubmitDelay(d time.Duration) { s.refundSubmitDelay = d }
+
+// refundKeyLifetime is how long after its first call a refund row's idempotency key may
+// be used again: Stripe forgets keys once they are 24 hours old, after which the same key
+// could make a second refund. An hour is kept in hand.
+const refundKeyLifetime = 23 * time.Hour
+
+// SubmitRefundArgs is the job that settles a Stripe refund row whatever happened to
+// Refund's own call: the answer lost (no answer, a 5xx) or the call never made (the
+// process stopped between the commit and the call). Refund enqueues it in the
+// transaction that writes the row, so the row never exists without it. It asks Stripe
+// again under the row's idempotency key, for which Stripe answers with the refund it
+// made, if any, rather than making a second one.
+type SubmitRefundArgs struct {
+	MerchantID pulid.ID `json:"merchant_id"`
+	OrderID    pulid.ID `json:"order_id"`
+	RefundID   pulid.ID `json:"refund_id"`
+}
+
+// Kind implements river.JobArgs.
+func (SubmitRefundArgs) Kind() string { return "submit_refund" }
+
+// InsertOpts makes one job per refund. Its 13 attempts span about 17 hours of River's
+// backoff (attempt⁴ seconds), inside the lifetime of the row's idempotency key.
+func (SubmitRefundArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 13, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// submitRefundLater enqueues the job of a refund row, in the transaction that writes it.
+func (s *Service) submitRefundLater(ctx context.Context, merchantID pulid.ID, row *ent.Refund) error {
+	args := SubmitRefundArgs{MerchantID: merchantID, OrderID: row.OrderID, RefundID: row.ID}
+	if err := jobs.Enqueue(ctx, args, &river.InsertOpts{ScheduledAt: s.now().Add(s.refundSubmitDelay)}); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "Scheduling the refund's submission to Stripe failed.")
+	}
+	return nil
+}
+
+// SubmitRefundWorker returns the worker of SubmitRefundArgs, to register with the queue.
+func (s *Service) SubmitRefundWorker() river.Worker[SubmitRefundArgs] {
+	return &submitRefundWorker{svc: s}
+}
+
+type submitRefundWorker struct {
+	river.WorkerDefaults[SubmitRefundArgs]
+	svc *Service
+}
+
+// Work asks Stripe for a refund row still pending with no answer from Stripe, and
+// applies the answer as Refund does. A row Stripe answered for, or that is settled, is
+// left to the webhooks. An unknown outcome is retried; when the attempts or the key's
+// lifetime run out, the row stays pending, its amount held, until a Stripe event
+// settles it: guessing either way could refund twice or never. (Stripe replays a 500
+// for as long as it keeps the key, so a refund it answered 500 for is in practice
+// settled by its webhook; lost answers, 503s and calls never made are the job's.)
+func (w *submitRefundWorker) Work(ctx context.Context, job *river.Job[SubmitRefundArgs]) error {
+	s := w.svc
+	if s.payments == nil {
+		return river.JobCancel(errors.New("stripe is not configured"))
+	}
+	ctx = viewer.MerchantSystemContext(ctx, job.Args.MerchantID)
+	o, err := s.Order(ctx, job.Args.OrderID)
+	if apperr.CodeOf(err) == apperr.NotFound {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	row, pay := refundOf(o, job.Args.RefundID, ""), stripePaymentOf(o)
+	switch {
+	case row == nil || pay == nil || pay.StripePaymentIntentID == nil:
+		return river.JobCancel(fmt.Errorf("orders: order %s has no Stripe refund %s", o.ID, job.Args.RefundID))
+	case row.Status != refund.StatusPending || row.StripeRefundID != nil:
+		return nil
+	case s.now().Sub(row.CreatedAt) > refundKeyLifetime:
+		s.log.ErrorContext(ctx, "the refund's outcome at Stripe is still unknown and its idempotency key is too old to ask again; it stays pending until a Stripe event settles it",
+			"order_id", o.ID, "refund_id", row.ID)
+		return river.JobCancel(errors.New("the refund's idempotency key expired"))
+	}
+	res, err := s.payments.CreateRefund(ctx, refundRequest(o, *pay.StripePaymentIntentID, row))
+	if apperr.CodeOf(err) == apperr.Unavailable {
+		return err
+	}
+	_, _, err = s.settleRefund(context.WithoutCancel(ctx), o.ID, row.ID, res, err)
+	return err
 }

@@ -75,8 +75,8 @@ func NewClient(cfg Config) *Client {
 // CreateIntent creates a PaymentIntent for an order's total, in minor units and the
 // lower-cased currency, with the order's ids in its metadata so webhooks find the order
 // whatever Stripe's ids are, and automatic payment methods for the SPA's Payment Element.
-// Errors: unavailable (502: unreachable, 5xx, rejected key), invalid or conflict (Stripe
-// refused the request).
+// Errors: unavailable (502: unreachable, 5xx, rejected key, the same key in use), invalid
+// or conflict (Stripe refused the request).
 func (c *Client) CreateIntent(ctx context.Context, in orders.IntentRequest) (orders.Intent, error) {
 	number := strconv.FormatInt(in.OrderNumber, 10)
 	params := &stripe.PaymentIntentParams{
@@ -140,19 +140,21 @@ const (
 )
 
 // callError maps a stripe-go error to the application's. An unknown outcome (no answer,
-// a 5xx, a rate limit) and Stripe rejecting Mercantile's own key are 502: the client did
-// nothing wrong. Stripe refusing the request itself is the client's business.
+// a 5xx, a rate limit, a 409 for another request with the same idempotency key still in
+// progress) and Stripe rejecting Mercantile's own key are unavailable (502): the client
+// did nothing wrong, and callers must not take it for a refusal, since the object may
+// exist. Stripe refusing the request itself is the client's business.
 func callError(what string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
 		return badGateway(err, what+" failed: Stripe could not be reached.")
 	}
 	switch {
-	case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500:
+	case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode == http.StatusConflict || se.HTTPStatusCode >= 500:
 		return badGateway(err, what+" failed: Stripe answered "+strconv.Itoa(se.HTTPStatusCode)+".")
 	case se.HTTPStatusCode == http.StatusUnauthorized || se.HTTPStatusCode == http.StatusForbidden:
 		return badGateway(err, what+" failed: Stripe refused the server's API key.")
-	case se.Code == stripe.ErrorCodeChargeAlreadyRefunded || se.HTTPStatusCode == http.StatusConflict:
+	case se.Code == stripe.ErrorCodeChargeAlreadyRefunded:
 		return apperr.Wrap(err, apperr.Conflict, "Stripe: "+se.Msg)
 	}
 	return apperr.Wrap(err, apperr.Invalid, "Stripe: "+se.Msg)

@@ -17,10 +17,12 @@ import (
 	"github.com/mercantile/mercantile/ent/emailmessage"
 	"github.com/mercantile/mercantile/ent/order"
 	"github.com/mercantile/mercantile/ent/payment"
+	"github.com/mercantile/mercantile/ent/refund"
 	"github.com/mercantile/mercantile/ent/webhookevent"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/inventory"
+	"github.com/mercantile/mercantile/internal/jobs"
 	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/payments/stripetest"
 	"github.com/mercantile/mercantile/internal/platform/database"
@@ -294,7 +296,9 @@ func (s *shop) charge(pay *ent.Payment, refunded int64) map[string]any {
 		"currency": strings.ToLower(pay.Currency), "payment_intent": *pay.StripePaymentIntentID, "status": "succeeded", "metadata": map[string]any{}}
 }
 
-func (s *shop) count(q interface{ Count(context.Context) (int, error) }) int {
+func (s *shop) count(q interface {
+	Count(context.Context) (int, error)
+}) int {
 	s.t.Helper()
 	n, err := q.Count(viewer.SystemContext(context.Background()))
 	if err != nil {
@@ -516,5 +520,139 @@ func TestWebhookUnknowns(t *testing.T) {
 			t.Fatalf("%d events recorded after a forgery, want 2", n)
 		}
 		s.expectStatus(o.ID, order.FinancialStatusPending, payment.StatusPending, 0)
+	})
+}
+
+// stopsBeforeRefund is Stripe for a process that stops between Refund's commit and its
+// call to Stripe: intents are made, refunds never asked for.
+type stopsBeforeRefund struct{ orders.PaymentGateway }
+
+func (stopsBeforeRefund) CreateRefund(context.Context, orders.RefundRequest) (orders.RefundResult, error) {
+	return orders.RefundResult{}, apperr.New(apperr.Unavailable, "the process stopped before calling Stripe")
+}
+
+// refundCalls are the refund requests Stripe received.
+func (s *shop) refundCalls() []stripetest.Request {
+	var calls []stripetest.Request
+	for _, r := range s.mock.Requests() {
+		if r.Path == "/v1/refunds" {
+			calls = append(calls, r)
+		}
+	}
+	return calls
+}
+
+// crashedRefund refunds amount of the paid order as Refund does, but stops before
+// Stripe hears of it: the pending row and its job are all there is.
+func (s *shop) crashedRefund(id pulid.ID, amount int64) *ent.Refund {
+	s.t.Helper()
+	s.orders.UsePayments(stopsBeforeRefund{NewClient(Config{SecretKey: stripetest.SecretKey, APIURL: s.mock.URL})}, slog.New(slog.DiscardHandler))
+	defer s.orders.UsePayments(NewClient(Config{SecretKey: stripetest.SecretKey, APIURL: s.mock.URL}), slog.New(slog.DiscardHandler))
+	o, err := s.orders.Refund(s.ctx, id, &amount, "crash")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	r := o.Edges.Refunds[len(o.Edges.Refunds)-1]
+	if r.Status != refund.StatusPending || r.Amount != amount {
+		s.t.Fatalf("refund %+v, want pending of %d", r, amount)
+	}
+	return r
+}
+
+// TestRefundSubmittedByItsJob: a refund row written with its job, whose call to Stripe
+// never happened, is sent to Stripe by the job on a real queue, once, under the row's
+// idempotency key; a refusal fails it and frees its amount.
+func TestRefundSubmittedByItsJob(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	s.orders.SetRefundSubmitDelay(2 * time.Second)
+	o, pay := s.place(2)
+	s.event("evt_paid", "payment_intent.succeeded", 0, s.intent(o, pay, "succeeded"))
+
+	row := s.crashedRefund(o.ID, 300)
+	if calls := s.refundCalls(); len(calls) != 0 {
+		t.Fatalf("%d refund calls before the job", len(calls))
+	}
+	s.expectStatus(o.ID, order.FinancialStatusPaid, payment.StatusSucceeded, 0)
+	q, err := jobs.New(s.db, slog.New(slog.DiscardHandler), jobs.Options{FetchPollInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := orders.SubmitRefundArgs{MerchantID: s.merchant, OrderID: o.ID, RefundID: row.ID}
+	// One job per refund, however often it is enqueued.
+	if err := q.Enqueue(context.Background(), args, nil); err != nil {
+		t.Fatal(err)
+	}
+	var n, maxAttempts int
+	var ahead float64
+	err = s.db.SQL.QueryRow(`SELECT count(*), max(max_attempts), extract(epoch FROM max(scheduled_at) - min(created_at)) FROM river_job WHERE kind = $1 AND args->>'refund_id' = $2`,
+		args.Kind(), row.ID.String()).Scan(&n, &maxAttempts, &ahead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || maxAttempts != 13 || ahead < 1.5 || ahead > 2.5 {
+		t.Fatalf("%d jobs, %d attempts, scheduled %.1f s ahead; want 1 job of 13 attempts 2 s ahead", n, maxAttempts, ahead)
+	}
+
+	if err := jobs.Register(q, s.orders.SubmitRefundWorker()); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := q.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for s.db.Client.Refund.GetX(viewer.MerchantSystemContext(context.Background(), s.merchant), row.ID).Status == refund.StatusPending && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.expectStatus(o.ID, order.FinancialStatusPartiallyRefunded, payment.StatusSucceeded, 300)
+	calls := s.refundCalls()
+	if len(calls) != 1 || calls[0].IdempotencyKey != "refund-"+row.ID.String() || calls[0].Form.Get("amount") != "300" ||
+		calls[0].Form.Get("metadata[refund_id]") != row.ID.String() {
+		t.Fatalf("refund calls %+v, want one for the row", calls)
+	}
+
+	t.Run("a refusal fails the row and frees its amount", func(t *testing.T) {
+		refused := s.crashedRefund(o.ID, pay.Amount-300)
+		s.mock.ErrorNext(1, http.StatusBadRequest, "invalid_request_error", "charge_already_refunded")
+		job := &river.Job[orders.SubmitRefundArgs]{Args: orders.SubmitRefundArgs{MerchantID: s.merchant, OrderID: o.ID, RefundID: refused.ID}}
+		if err := s.orders.SubmitRefundWorker().Work(context.Background(), job); err != nil {
+			t.Fatalf("a refusal is final, yet the job would be retried: %v", err)
+		}
+		got, err := s.db.Client.Refund.Get(viewer.MerchantSystemContext(context.Background(), s.merchant), refused.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != refund.StatusFailed || got.FailureMessage == "" {
+			t.Fatalf("refused refund %s %q", got.Status, got.FailureMessage)
+		}
+		// Once settled, the job does nothing.
+		before := len(s.refundCalls())
+		if err := s.orders.SubmitRefundWorker().Work(context.Background(), job); err != nil || len(s.refundCalls()) != before {
+			t.Fatalf("the job of a settled refund: %v, %d calls", err, len(s.refundCalls())-before)
+		}
+		rest := pay.Amount - 300
+		if _, err := s.orders.Refund(s.ctx, o.ID, &rest, "the rest"); err != nil {
+			t.Fatalf("refunding what the refused refund held: %v", err)
+		}
+		s.expectStatus(o.ID, order.FinancialStatusRefunded, payment.StatusSucceeded, pay.Amount)
+	})
+	t.Run("an unknown outcome is retried", func(t *testing.T) {
+		o, pay := s.place(1)
+		s.event("evt_paid_2", "payment_intent.succeeded", 0, s.intent(o, pay, "succeeded"))
+		row := s.crashedRefund(o.ID, 100)
+		s.mock.FailNext(3)
+		job := &river.Job[orders.SubmitRefundArgs]{Args: orders.SubmitRefundArgs{MerchantID: s.merchant, OrderID: o.ID, RefundID: row.ID}}
+		if err := s.orders.SubmitRefundWorker().Work(context.Background(), job); apperr.CodeOf(err) != apperr.Unavailable {
+			t.Fatalf("Stripe failing: %v, want unavailable for River to retry", err)
+		}
+		if got := s.db.Client.Refund.GetX(viewer.MerchantSystemContext(context.Background(), s.merchant), row.ID); got.Status != refund.StatusPending {
+			t.Fatalf("after an unknown outcome the refund is %s, want still pending", got.Status)
+		}
+		s.expectStatus(o.ID, order.FinancialStatusPaid, payment.StatusSucceeded, 0)
 	})
 }

@@ -47,14 +47,35 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	failNext int
+	failure  failure
+}
+
+// failure is the answer of a request failed on purpose.
+type failure struct {
+	status int
+	body   string
 }
 
 // FailNext makes the next n requests fail with a 503 without reaching stripe-mock, as
 // Stripe does when it has an incident. They are still recorded.
 func (s *Server) FailNext(n int) {
+	s.ErrorNext(n, http.StatusServiceUnavailable, "api_error", "")
+}
+
+// ErrorNext makes the next n requests answer status with a Stripe error of errType and
+// code (which may be empty), without reaching stripe-mock, which never refuses what is
+// well formed: a 5xx is an incident, whose outcome the client cannot know; a 4xx such as
+// charge_already_refunded is a refusal. They are still recorded.
+func (s *Server) ErrorNext(n, status int, errType, code string) {
+	body, err := json.Marshal(map[string]any{"error": map[string]any{
+		"type": errType, "code": code, "message": "stripetest: failing on purpose",
+	}})
+	if err != nil {
+		panic(err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failNext = n
+	s.failNext, s.failure = n, failure{status: status, body: string(body)}
 }
 
 // Requests returns what was asked of Stripe so far, in order.
@@ -97,15 +118,15 @@ func Start(tb testing.TB) *Server {
 		form, _ := url.ParseQuery(string(body))
 		s.mu.Lock()
 		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Form: form})
-		fail := s.failNext > 0
+		fail, answer := s.failNext > 0, s.failure
 		if fail {
 			s.failNext--
 		}
 		s.mu.Unlock()
 		if fail {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"error":{"type":"api_error","message":"stripetest: failing on purpose"}}`)
+			w.WriteHeader(answer.status)
+			_, _ = io.WriteString(w, answer.body)
 			return
 		}
 		proxy.ServeHTTP(w, r)

@@ -96,6 +96,9 @@ type Config struct {
 	S3UsePathStyle bool
 	// MediaDir is where the local store keeps images when there is no bucket.
 	MediaDir string
+	// ImportDir keeps uploaded import files when there is no bucket (with S3_BUCKET they
+	// go to the bucket under imports/). Every replica must reach it: a shared volume.
+	ImportDir string
 	// MediaSigningKey signs the local store's upload URLs. Empty means a key generated on
 	// the first start and kept in MediaDir; set it when several processes share MediaDir
 	// or when that directory is not persistent.
@@ -110,6 +113,16 @@ type Config struct {
 	StripeWebhookSecret string
 	// StripeAPIURL is Stripe's API base URL; stripe-mock's in tests and load runs.
 	StripeAPIURL string
+
+	// ShopifyAPISecret is the Shopify app's client secret: it verifies
+	// POST /webhooks/shopify. Empty refuses every Shopify webhook.
+	ShopifyAPISecret string
+	// ShopifyAPISecretPrevious is the secret before a rotation, accepted as well, since
+	// Shopify keeps signing with the old secret for up to an hour.
+	ShopifyAPISecretPrevious string
+	// ShopifyAPIURL replaces https://{shop domain} as the Admin API's base URL, so tests
+	// and staging point stock pushes at a local peer. Empty uses each shop's domain.
+	ShopifyAPIURL string
 }
 
 // Embedded reports whether the process runs without external services.
@@ -126,36 +139,40 @@ func FromEnv() (Config, error) {
 func parse(lookup func(string) (string, bool)) (Config, error) {
 	e := reader{lookup: lookup}
 	c := Config{
-		HTTPAddr:               e.str("HTTP_ADDR", ":8080"),
-		MetricsAddr:            e.str("METRICS_ADDR", ""),
-		DatabaseURL:            e.str("DATABASE_URL", DefaultDatabaseURL),
-		RedisURL:               e.str("REDIS_URL", ""),
-		LogLevel:               e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		CORSAllowedOrigins:     e.list("CORS_ALLOWED_ORIGINS"),
-		MaxBodyBytes:           e.bytes("MAX_BODY_BYTES", 1<<20),
-		MaxImportBytes:         e.bytes("MAX_IMPORT_BYTES", 1<<30),
-		RequestTimeout:         e.duration("REQUEST_TIMEOUT", 30*time.Second),
-		ShutdownTimeout:        e.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
-		ShutdownDrainDelay:     e.duration("SHUTDOWN_DRAIN_DELAY", 0),
-		SessionTTL:             e.duration("SESSION_TTL", 12*time.Hour),
-		ReservationTTL:         e.duration("RESERVATION_TTL", 30*time.Minute),
-		GraphQLIntrospection:   e.boolean("GRAPHQL_INTROSPECTION", true),
-		GraphQLComplexityLimit: e.integer("GRAPHQL_COMPLEXITY_LIMIT", 20000),
-		S3Bucket:               e.str("S3_BUCKET", ""),
-		S3Endpoint:             strings.TrimRight(e.str("S3_ENDPOINT", ""), "/"),
-		S3Region:               e.str("S3_REGION", "us-east-1"),
-		S3PublicBaseURL:        strings.TrimRight(e.str("S3_PUBLIC_BASE_URL", ""), "/"),
-		MediaDir:               e.str("MEDIA_DIR", "var/media"),
-		MediaSigningKey:        e.secretKey("MEDIA_SIGNING_KEY", minSigningKeyBytes),
-		MaxImageBytes:          e.bytes("MAX_IMAGE_BYTES", 20<<20),
-		SendGridAPIKey:         e.str("SENDGRID_API_KEY", ""),
-		SendGridAPIURL:         strings.TrimRight(e.str("SENDGRID_API_URL", DefaultSendGridAPIURL), "/"),
-		EmailFrom:              e.str("EMAIL_FROM", ""),
-		EmailFromName:          e.str("EMAIL_FROM_NAME", ""),
-		SendGridTemplates:      e.sendGridTemplates(),
-		StripeSecretKey:        e.str("STRIPE_SECRET_KEY", ""),
-		StripeWebhookSecret:    e.str("STRIPE_WEBHOOK_SECRET", ""),
-		StripeAPIURL:           strings.TrimRight(e.str("STRIPE_API_URL", DefaultStripeAPIURL), "/"),
+		HTTPAddr:                 e.str("HTTP_ADDR", ":8080"),
+		MetricsAddr:              e.str("METRICS_ADDR", ""),
+		DatabaseURL:              e.str("DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:                 e.str("REDIS_URL", ""),
+		LogLevel:                 e.oneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		CORSAllowedOrigins:       e.list("CORS_ALLOWED_ORIGINS"),
+		MaxBodyBytes:             e.bytes("MAX_BODY_BYTES", 1<<20),
+		MaxImportBytes:           e.bytes("MAX_IMPORT_BYTES", 1<<30),
+		RequestTimeout:           e.duration("REQUEST_TIMEOUT", 30*time.Second),
+		ShutdownTimeout:          e.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
+		ShutdownDrainDelay:       e.duration("SHUTDOWN_DRAIN_DELAY", 0),
+		SessionTTL:               e.duration("SESSION_TTL", 12*time.Hour),
+		ReservationTTL:           e.duration("RESERVATION_TTL", 30*time.Minute),
+		GraphQLIntrospection:     e.boolean("GRAPHQL_INTROSPECTION", true),
+		GraphQLComplexityLimit:   e.integer("GRAPHQL_COMPLEXITY_LIMIT", 20000),
+		S3Bucket:                 e.str("S3_BUCKET", ""),
+		S3Endpoint:               strings.TrimRight(e.str("S3_ENDPOINT", ""), "/"),
+		S3Region:                 e.str("S3_REGION", "us-east-1"),
+		S3PublicBaseURL:          strings.TrimRight(e.str("S3_PUBLIC_BASE_URL", ""), "/"),
+		MediaDir:                 e.str("MEDIA_DIR", "var/media"),
+		ImportDir:                e.str("IMPORT_DIR", "var/imports"),
+		MediaSigningKey:          e.secretKey("MEDIA_SIGNING_KEY", minSigningKeyBytes),
+		MaxImageBytes:            e.bytes("MAX_IMAGE_BYTES", 20<<20),
+		SendGridAPIKey:           e.str("SENDGRID_API_KEY", ""),
+		SendGridAPIURL:           strings.TrimRight(e.str("SENDGRID_API_URL", DefaultSendGridAPIURL), "/"),
+		EmailFrom:                e.str("EMAIL_FROM", ""),
+		EmailFromName:            e.str("EMAIL_FROM_NAME", ""),
+		SendGridTemplates:        e.sendGridTemplates(),
+		StripeSecretKey:          e.str("STRIPE_SECRET_KEY", ""),
+		StripeWebhookSecret:      e.str("STRIPE_WEBHOOK_SECRET", ""),
+		StripeAPIURL:             strings.TrimRight(e.str("STRIPE_API_URL", DefaultStripeAPIURL), "/"),
+		ShopifyAPISecret:         e.str("SHOPIFY_API_SECRET", ""),
+		ShopifyAPISecretPrevious: e.str("SHOPIFY_API_SECRET_PREVIOUS", ""),
+		ShopifyAPIURL:            strings.TrimRight(e.str("SHOPIFY_API_URL", ""), "/"),
 	}
 	embedded := c.Embedded()
 	c.LogFormat = e.oneOf("LOG_FORMAT", map[bool]string{true: "text", false: "json"}[embedded], "text", "json")
@@ -190,6 +207,7 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 		e.fail("EMAIL_FROM", "is required with SENDGRID_API_KEY")
 	}
 	e.httpURL("STRIPE_API_URL", c.StripeAPIURL)
+	e.httpURL("SHOPIFY_API_URL", c.ShopifyAPIURL)
 	// Problems name the variable, never the secret's value.
 	if c.StripeSecretKey != "" && !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
 		e.fail("STRIPE_SECRET_KEY", "must be a Stripe secret key (sk_... or a restricted rk_...)")

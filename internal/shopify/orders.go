@@ -1,0 +1,415 @@
+package shopify
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/ent/inventorylevel"
+	"github.com/mercantile/mercantile/ent/order"
+	"github.com/mercantile/mercantile/ent/shipment"
+	"github.com/mercantile/mercantile/ent/variant"
+	"github.com/mercantile/mercantile/ent/warehouse"
+	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/inventory"
+	"github.com/mercantile/mercantile/internal/postal"
+	"github.com/mercantile/mercantile/internal/pulid"
+)
+
+type moneySet struct {
+	ShopMoney struct {
+		Amount string `json:"amount"`
+	} `json:"shop_money"`
+}
+
+type addressPayload struct {
+	Name         string  `json:"name"`
+	Company      *string `json:"company"`
+	Address1     string  `json:"address1"`
+	Address2     *string `json:"address2"`
+	City         string  `json:"city"`
+	ProvinceCode *string `json:"province_code"`
+	Zip          string  `json:"zip"`
+	CountryCode  *string `json:"country_code"`
+	Phone        *string `json:"phone"`
+}
+
+// orderPayload is what is read of Shopify's order webhook body.
+type orderPayload struct {
+	ID                    int64           `json:"id"`
+	Name                  string          `json:"name"`
+	Email                 *string         `json:"email"`
+	ContactEmail          *string         `json:"contact_email"`
+	Currency              string          `json:"currency"`
+	FinancialStatus       *string         `json:"financial_status"`
+	FulfillmentStatus     *string         `json:"fulfillment_status"`
+	CancelledAt           *time.Time      `json:"cancelled_at"`
+	CancelReason          *string         `json:"cancel_reason"`
+	ClosedAt              *time.Time      `json:"closed_at"`
+	ProcessedAt           *time.Time      `json:"processed_at"`
+	UpdatedAt             *time.Time      `json:"updated_at"`
+	Note                  *string         `json:"note"`
+	LocationID            *int64          `json:"location_id"`
+	SubtotalPrice         string          `json:"subtotal_price"`
+	TotalTax              string          `json:"total_tax"`
+	TotalPrice            string          `json:"total_price"`
+	TotalShippingPriceSet *moneySet       `json:"total_shipping_price_set"`
+	ShippingAddress       *addressPayload `json:"shipping_address"`
+	LineItems             []struct {
+		ID           int64   `json:"id"`
+		SKU          *string `json:"sku"`
+		Title        string  `json:"title"`
+		VariantTitle *string `json:"variant_title"`
+		Quantity     int     `json:"quantity"`
+		Price        string  `json:"price"`
+	} `json:"line_items"`
+}
+
+// stockState is what an order holds of our stock.
+type stockState int
+
+const (
+	stockNone      stockState = iota // nothing held: not yet placed, or cancelled
+	stockReserved                    // open and unfulfilled: reserved
+	stockCommitted                   // fulfilled: gone from on_hand
+)
+
+// wanted is the stock state the order's statuses call for.
+func (p orderPayload) wanted() stockState {
+	switch {
+	case p.CancelledAt != nil:
+		return stockNone
+	case deref(p.FulfillmentStatus) == "fulfilled":
+		return stockCommitted
+	}
+	return stockReserved
+}
+
+// upsertOrder records a Shopify order (source shopify), once per Shopify id, and moves
+// its stock to what its statuses call for through the inventory service: open and
+// unfulfilled reserves, fulfilled commits, cancelled releases. Lines whose SKU we do not
+// know are recorded without a stock effect. A payload not newer than the one applied
+// changes nothing. Its stock changes are not pushed back to Shopify, which made them.
+func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Merchant, payload []byte) (bool, error) {
+	var p orderPayload
+	if err := decode(payload, &p); err != nil {
+		return false, malformed("order", err)
+	}
+	if p.ID == 0 {
+		return false, malformed("order", errors.New("no id"))
+	}
+	amounts, err := p.amounts()
+	if err != nil {
+		return false, malformed("order", err)
+	}
+	ctx = inventory.SyncedContext(ctx)
+	existing, err := tx.Order.Query().Where(order.ShopifyID(p.ID)).WithShipments(func(q *ent.ShipmentQuery) { q.WithLineItems() }).
+		WithLineItems().Only(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return false, apperr.From(err)
+	}
+	if existing != nil && existing.ShopifyUpdatedAt != nil && (p.UpdatedAt == nil || !p.UpdatedAt.After(*existing.ShopifyUpdatedAt)) {
+		return false, nil
+	}
+	status, financial, fulfillment := p.statuses()
+	email := strings.TrimSpace(deref(p.Email))
+	if email == "" {
+		email = strings.TrimSpace(deref(p.ContactEmail))
+	}
+	currency := strings.ToUpper(strings.TrimSpace(p.Currency))
+	if len(currency) != 3 {
+		currency = m.Currency
+	}
+	if existing == nil {
+		number, err := s.nextNumber(ctx, tx, m.ID)
+		if err != nil {
+			return false, err
+		}
+		name := p.Name
+		if name == "" {
+			name = "#" + strconv.FormatInt(number, 10)
+		}
+		create := tx.Order.Create().SetNumber(number).SetName(name).SetSource(order.SourceShopify).SetShopifyID(p.ID).
+			SetEmail(truncate(email, 254)).SetCurrency(currency).SetNote(truncate(deref(p.Note), 5000)).
+			SetNillableProcessedAt(p.ProcessedAt)
+		if a := p.ShippingAddress; a != nil {
+			create.SetShippingAddress(postal.Address{Name: a.Name, Company: deref(a.Company), Line1: a.Address1, Line2: deref(a.Address2),
+				City: a.City, Region: deref(a.ProvinceCode), PostalCode: a.Zip, Country: deref(a.CountryCode), Phone: deref(a.Phone)})
+		}
+		if existing, err = create.Save(ctx); err != nil {
+			return false, apperr.From(err)
+		}
+		if err := s.writeOrderLines(ctx, tx, existing, p); err != nil {
+			return false, err
+		}
+	}
+	upd := existing.Update().SetStatus(status).SetFinancialStatus(financial).SetFulfillmentStatus(fulfillment).
+		SetSubtotal(amounts[0]).SetShippingTotal(amounts[1]).SetTaxTotal(amounts[2]).SetTotal(amounts[3]).
+		SetEmail(truncate(email, 254)).SetNillableShopifyUpdatedAt(p.UpdatedAt).SetNillableCancelledAt(p.CancelledAt).
+		SetNillableClosedAt(p.ClosedAt).SetCancelReason(deref(p.CancelReason))
+	if financial == order.FinancialStatusPaid && existing.PaidAt == nil {
+		upd.SetPaidAt(s.now())
+	}
+	if err := upd.Exec(ctx); err != nil {
+		return false, apperr.From(err)
+	}
+	return true, s.moveStock(ctx, tx, existing.ID, p)
+}
+
+// statuses maps Shopify's statuses onto ours; ones we do not model read as pending.
+func (p orderPayload) statuses() (order.Status, order.FinancialStatus, order.FulfillmentStatus) {
+	status := order.StatusOpen
+	switch {
+	case p.CancelledAt != nil:
+		status = order.StatusCancelled
+	case p.ClosedAt != nil:
+		status = order.StatusClosed
+	}
+	financial := order.FinancialStatusPending
+	if f := order.FinancialStatus(deref(p.FinancialStatus)); order.FinancialStatusValidator(f) == nil {
+		financial = f
+	}
+	fulfillment := order.FulfillmentStatusUnfulfilled
+	if f := order.FulfillmentStatus(deref(p.FulfillmentStatus)); order.FulfillmentStatusValidator(f) == nil {
+		fulfillment = f
+	}
+	return status, financial, fulfillment
+}
+
+// amounts are subtotal, shipping, tax and total in minor units.
+func (p orderPayload) amounts() ([4]int64, error) {
+	shipping := ""
+	if p.TotalShippingPriceSet != nil {
+		shipping = p.TotalShippingPriceSet.ShopMoney.Amount
+	}
+	var out [4]int64
+	for i, s := range []string{p.SubtotalPrice, shipping, p.TotalTax, p.TotalPrice} {
+		n, err := parseMoney(s)
+		if err != nil {
+			return out, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// writeOrderLines writes the order's lines, linked to our variants by SKU.
+func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Order, p orderPayload) error {
+	var skus []string
+	for _, li := range p.LineItems {
+		if sku := strings.TrimSpace(deref(li.SKU)); sku != "" {
+			skus = append(skus, sku)
+		}
+	}
+	variants, err := tx.Variant.Query().Where(variant.SkuIn(skus...)).All(ctx)
+	if err != nil {
+		return apperr.From(err)
+	}
+	bySKU := map[string]*ent.Variant{}
+	for _, v := range variants {
+		bySKU[v.Sku] = v
+	}
+	creates := make([]*ent.OrderLineItemCreate, 0, len(p.LineItems))
+	for _, li := range p.LineItems {
+		if li.Quantity <= 0 {
+			continue
+		}
+		price, err := parseMoney(li.Price)
+		if err != nil {
+			return malformed("order line", err)
+		}
+		sku := strings.TrimSpace(deref(li.SKU))
+		c := tx.OrderLineItem.Create().SetOrderID(o.ID).SetSku(truncate(sku, 64)).SetTitle(li.Title).
+			SetVariantTitle(deref(li.VariantTitle)).SetQuantity(li.Quantity).SetUnitPrice(price).
+			SetTotal(price * int64(li.Quantity)).SetShopifyLineItemID(li.ID)
+		if v := bySKU[sku]; v != nil {
+			c.SetVariantID(v.ID)
+		}
+		creates = append(creates, c)
+	}
+	return apperr.Translate(tx.OrderLineItem.CreateBulk(creates...).Exec(ctx))
+}
+
+// moveStock takes the order's stock from the state its shipments show to the state its
+// statuses call for. The first time it reserves, each line goes to one warehouse that
+// can fill it (the order's Shopify location first, then by priority), with the order's
+// shipments recording where; a line no warehouse can fill has no stock effect. Shipped
+// and cancelled shipments are final: a fulfilled order is never released.
+func (s *Service) moveStock(ctx context.Context, tx *ent.Client, orderID pulid.ID, p orderPayload) error {
+	o, err := tx.Order.Query().Where(order.ID(orderID)).WithLineItems().
+		WithShipments(func(q *ent.ShipmentQuery) { q.WithLineItems() }).Only(ctx)
+	if err != nil {
+		return apperr.From(err)
+	}
+	want := p.wanted()
+	if len(o.Edges.Shipments) == 0 {
+		if want == stockNone {
+			return nil
+		}
+		if err := s.reserve(ctx, tx, o, p.LocationID); err != nil {
+			return err
+		}
+		if o, err = tx.Order.Query().Where(order.ID(orderID)).
+			WithShipments(func(q *ent.ShipmentQuery) { q.WithLineItems() }).Only(ctx); err != nil {
+			return apperr.From(err)
+		}
+	}
+	products, err := productsOf(ctx, tx, o)
+	if err != nil {
+		return err
+	}
+	for _, shp := range o.Edges.Shipments {
+		if shp.Status != shipment.StatusPending {
+			continue
+		}
+		allocs := allocationsOf(shp, products)
+		switch want {
+		case stockCommitted:
+			if err := s.inventory.Commit(ctx, o.ID, allocs); err != nil {
+				return err
+			}
+			err = tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusShipped).SetShippedAt(s.now()).Exec(ctx)
+		case stockNone:
+			if err := s.inventory.Release(ctx, o.ID, allocs); err != nil {
+				return err
+			}
+			err = tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusCancelled).Exec(ctx)
+		}
+		if err != nil {
+			return apperr.From(err)
+		}
+	}
+	return nil
+}
+
+// reserve places the order's known lines in warehouses and reserves them.
+func (s *Service) reserve(ctx context.Context, tx *ent.Client, o *ent.Order, locationID *int64) error {
+	houses, err := tx.Warehouse.Query().Where(warehouse.Active(true)).
+		Order(ent.Asc(warehouse.FieldPriority), ent.Asc(warehouse.FieldCode)).All(ctx)
+	if err != nil {
+		return apperr.From(err)
+	}
+	if locationID != nil {
+		for i, h := range houses {
+			if h.ShopifyLocationID != nil && *h.ShopifyLocationID == *locationID {
+				houses = append([]*ent.Warehouse{h}, append(houses[:i:i], houses[i+1:]...)...)
+				break
+			}
+		}
+	}
+	var allocs []inventory.Allocation
+	shipmentOf := map[pulid.ID]pulid.ID{}
+	for _, li := range o.Edges.LineItems {
+		if li.VariantID == nil {
+			continue
+		}
+		levels, err := tx.InventoryLevel.Query().Where(inventorylevel.VariantID(*li.VariantID)).All(ctx)
+		if err != nil {
+			return apperr.From(err)
+		}
+		available := map[pulid.ID]int64{}
+		for _, l := range levels {
+			available[l.WarehouseID] = l.OnHand - l.Reserved
+		}
+		var house *ent.Warehouse
+		for _, h := range houses {
+			if available[h.ID] >= int64(li.Quantity) {
+				house = h
+				break
+			}
+		}
+		if house == nil {
+			s.log.WarnContext(ctx, "shopify: no warehouse can fill an order line; recorded without reserving",
+				"order_id", o.ID, "sku", li.Sku, "quantity", li.Quantity)
+			continue
+		}
+		shp, ok := shipmentOf[house.ID]
+		if !ok {
+			created, err := tx.Shipment.Create().SetOrderID(o.ID).SetWarehouseID(house.ID).Save(ctx)
+			if err != nil {
+				return apperr.From(err)
+			}
+			shp, shipmentOf[house.ID] = created.ID, created.ID
+		}
+		vr, err := tx.Variant.Get(ctx, *li.VariantID)
+		if err != nil {
+			return apperr.From(err)
+		}
+		if err := tx.ShipmentLineItem.Create().SetShipmentID(shp).SetOrderLineItemID(li.ID).SetVariantID(vr.ID).
+			SetSku(vr.Sku).SetQuantity(li.Quantity).Exec(ctx); err != nil {
+			return apperr.From(err)
+		}
+		allocs = append(allocs, inventory.Allocation{VariantID: vr.ID, ProductID: vr.ProductID, WarehouseID: house.ID, SKU: vr.Sku,
+			Quantity: int64(li.Quantity)})
+	}
+	if len(allocs) == 0 {
+		return nil
+	}
+	return s.inventory.Reserve(ctx, o.ID, allocs)
+}
+
+// allocationsOf is what a shipment holds in stock terms.
+func allocationsOf(shp *ent.Shipment, productOf map[pulid.ID]pulid.ID) []inventory.Allocation {
+	out := make([]inventory.Allocation, 0, len(shp.Edges.LineItems))
+	for _, li := range shp.Edges.LineItems {
+		if li.VariantID == nil {
+			continue
+		}
+		out = append(out, inventory.Allocation{VariantID: *li.VariantID, ProductID: productOf[*li.VariantID],
+			WarehouseID: shp.WarehouseID, SKU: li.Sku, Quantity: int64(li.Quantity)})
+	}
+	return out
+}
+
+// productsOf maps the variants of the order's shipments to their products.
+func productsOf(ctx context.Context, tx *ent.Client, o *ent.Order) (map[pulid.ID]pulid.ID, error) {
+	var ids []pulid.ID
+	for _, shp := range o.Edges.Shipments {
+		for _, li := range shp.Edges.LineItems {
+			if li.VariantID != nil {
+				ids = append(ids, *li.VariantID)
+			}
+		}
+	}
+	out := map[pulid.ID]pulid.ID{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	vs, err := tx.Variant.Query().Where(variant.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return nil, apperr.From(err)
+	}
+	for _, v := range vs {
+		out[v.ID] = v.ProductID
+	}
+	return out, nil
+}
+
+// nextNumber takes the merchant's next order number, as placement does: Shopify's own
+// numbers could collide with ours, so its name ("#1234") is kept in name instead.
+func (s *Service) nextNumber(ctx context.Context, tx *ent.Client, merchantID pulid.ID) (int64, error) {
+	next := `UPDATE merchants SET last_order_number = last_order_number + 1 WHERE id = ? RETURNING last_order_number`
+	if s.dialect == dialect.Postgres {
+		next = `UPDATE merchants SET last_order_number = last_order_number + 1 WHERE id = $1 RETURNING last_order_number`
+	}
+	rows, err := tx.QueryContext(ctx, next, merchantID.String())
+	if err != nil {
+		return 0, apperr.Wrap(err, apperr.Internal, "Numbering the order failed.")
+	}
+	var n int64
+	if rows.Next() {
+		err = rows.Scan(&n)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || n == 0 {
+		return 0, apperr.Wrap(err, apperr.Internal, "Numbering the order failed.")
+	}
+	return n, nil
+}

@@ -1,0 +1,2 @@
+-- modify "products" table
+ALTER TABLE "products" ADD COLUMN "shopify_updated_at" timestamptz NULL;
