@@ -76,7 +76,7 @@ func testExportsAndParity(t *testing.T, db *database.DB) {
 
 	ctx := viewer.NewContext(context.Background(), viewer.Viewer{Kind: viewer.KindSecretKey, MerchantID: m.Merchant.ID, ActorID: "key_t", Role: viewer.RoleOwner})
 	for kind, file := range map[string]string{"shopify_products": "product_template_2024_legacy_headers.csv", "shopify_orders": "orders_export_devstore_2025.csv"} {
-		body, err := os.ReadFile("../../shared/fixtures/shopify/" + file)
+		body, err := os.ReadFile("../testdata/shopify/" + file)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -81,7 +81,7 @@ func getJSON(t *testing.T, srv *httptest.Server, key, path string) reply {
 
 func TestImportsAPI(t *testing.T) {
 	t.Parallel()
-	fixture, err := os.ReadFile("../../shared/fixtures/shopify/product_template_2024_legacy_headers.csv")
+	fixture, err := os.ReadFile("../testdata/shopify/product_template_2024_legacy_headers.csv")
 	if err != nil {
 		t.Skip("Shopify fixtures not found:", err)
 	}

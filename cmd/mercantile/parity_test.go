@@ -11,7 +11,7 @@ import (
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 )
 
-const shopifyFixtures = "../../../shared/fixtures/shopify/"
+const shopifyFixtures = "../../testdata/shopify/"
 
 func TestParityCommand(t *testing.T) {
 	t.Setenv("DATABASE_URL", dbtest.PostgresURL(t))

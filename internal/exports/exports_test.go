@@ -24,7 +24,7 @@ import (
 	"github.com/mercantile/mercantile/internal/shopifycsv"
 )
 
-const fixtures = "../../../shared/fixtures/shopify"
+const fixtures = "../../testdata/shopify"
 
 // shop is one merchant with the import kinds and the export service.
 type shop struct {

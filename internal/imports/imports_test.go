@@ -28,7 +28,7 @@ import (
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-const fixtures = "../../../shared/fixtures/shopify"
+const fixtures = "../../testdata/shopify"
 
 // fixturePath finds the shared Shopify fixtures from this package's directory.
 func fixturePath(tb testing.TB, name string) string {

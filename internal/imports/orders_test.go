@@ -26,7 +26,7 @@ import (
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-const ordersFixture = "../../../shared/fixtures/shopify/orders_export_devstore_2025.csv"
+const ordersFixture = "../../testdata/shopify/orders_export_devstore_2025.csv"
 
 type ordersEnv struct {
 	db  *database.DB

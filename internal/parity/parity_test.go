@@ -31,7 +31,7 @@ import (
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-const fixtures = "../../../shared/fixtures/shopify"
+const fixtures = "../../testdata/shopify"
 
 type env struct {
 	db        *database.DB

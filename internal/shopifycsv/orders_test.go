@@ -11,7 +11,7 @@ import (
 	"github.com/mercantile/mercantile/internal/shopifycsv"
 )
 
-const fixture = "../../../shared/fixtures/shopify/orders_export_devstore_2025.csv"
+const fixture = "../../testdata/shopify/orders_export_devstore_2025.csv"
 
 func readFixture(tb testing.TB) []byte {
 	tb.Helper()
