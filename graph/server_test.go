@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +30,7 @@ import (
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/platform/kv/kvtest"
 	"github.com/mercantile/mercantile/internal/pulid"
 	"github.com/mercantile/mercantile/resolvers"
 )
@@ -606,7 +606,7 @@ func TestPersistedQueries(t *testing.T) {
 
 	t.Run("shared by replicas through Redis", func(t *testing.T) {
 		t.Parallel()
-		opts, err := redis.ParseURL(testRedisURL())
+		opts, err := redis.ParseURL(kvtest.URL())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -629,13 +629,6 @@ func TestPersistedQueries(t *testing.T) {
 			t.Fatalf("replica B did not find the query A registered: %+v %s", r.Errors, r.Data)
 		}
 	})
-}
-
-func testRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
 }
 
 func TestWebsocket(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
+	"github.com/mercantile/mercantile/internal/platform/kv/kvtest"
 )
 
 // syncBuffer is a bytes.Buffer safe to write from the server while the test reads it.
@@ -240,13 +240,6 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func testRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
-
 // TestProductionMode runs on PostgreSQL and Redis with metrics on their own listener:
 // sessions live in Redis (so any replica can serve them) and /readyz checks both.
 func TestProductionMode(t *testing.T) {
@@ -257,7 +250,7 @@ func TestProductionMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	metricsAddr := freeAddr(t)
-	base, _, stop := startServer(t, map[string]string{"REDIS_URL": testRedisURL(), "METRICS_ADDR": metricsAddr})
+	base, _, stop := startServer(t, map[string]string{"REDIS_URL": kvtest.URL(), "METRICS_ADDR": metricsAddr})
 	defer stop()
 
 	resp, err := http.Get(base + "/readyz")
@@ -283,7 +276,7 @@ func TestProductionMode(t *testing.T) {
 		t.Fatalf("login: %v %v", login, err)
 	}
 	login.Body.Close()
-	opts, _ := redis.ParseURL(testRedisURL())
+	opts, _ := redis.ParseURL(kvtest.URL())
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 	sum := sha256.Sum256([]byte(login.Cookies()[0].Value))

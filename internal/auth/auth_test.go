@@ -2,12 +2,10 @@ package auth_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mercantile/mercantile/ent"
@@ -18,6 +16,7 @@ import (
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/platform/kv/kvtest"
 )
 
 func newService(t *testing.T) (*auth.Service, *ent.Client, context.Context) {
@@ -101,16 +100,7 @@ func TestKeys(t *testing.T) {
 // other at once, even while the other's cached lookup is warm.
 func TestKeysSharedStore(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := kvtest.Redis(t)
 	store := kv.NewRedis(rdb)
 	client := dbtest.Postgres(t).Client
 	one := auth.NewService(client, store, time.Hour)

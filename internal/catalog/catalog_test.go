@@ -2,11 +2,8 @@ package catalog_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/ent/product"
 	"github.com/mercantile/mercantile/internal/apperr"
@@ -16,6 +13,7 @@ import (
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/platform/kv/kvtest"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
@@ -179,16 +177,7 @@ func TestWritesAreNeverServedStale(t *testing.T) {
 // must still be seen at once by the other, through every cached read.
 func TestReplicasNeverServeStale(t *testing.T) {
 	t.Parallel()
-	url := os.Getenv("TEST_REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := kvtest.Redis(t)
 	db := dbtest.Postgres(t)
 	e := newEnv(t, db)
 	one := catalog.NewService(db, kv.NewRedis(rdb), nil, 0)

@@ -3,21 +3,12 @@ package kv
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/mercantile/mercantile/internal/platform/kv/kvtest"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
-
-func redisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/0"
-}
 
 // testStore runs the same contract against every implementation.
 func testStore(t *testing.T, s Store, advance func(time.Duration)) {
@@ -91,14 +82,5 @@ func TestMemorySweepsExpired(t *testing.T) {
 
 func TestRedis(t *testing.T) {
 	t.Parallel()
-	opts, err := redis.ParseURL(redisURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { _ = client.Close() })
-	if err := client.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s is required: %v", redisURL(), err)
-	}
-	testStore(t, NewRedis(client), func(d time.Duration) { time.Sleep(d) })
+	testStore(t, NewRedis(kvtest.Redis(t)), func(d time.Duration) { time.Sleep(d) })
 }
