@@ -68,8 +68,9 @@ func (s *Service) lockedOrder(ctx context.Context, tx *ent.Client, id pulid.ID) 
 	return loadOrder(ctx, tx, id)
 }
 
-// allocationsOf returns what a shipment holds in stock terms.
-func allocationsOf(shp *ent.Shipment, productOf map[pulid.ID]pulid.ID) []inventory.Allocation {
+// ShipmentAllocations returns what a shipment holds in stock terms; productOf maps its
+// variants to their products (VariantProducts).
+func ShipmentAllocations(shp *ent.Shipment, productOf map[pulid.ID]pulid.ID) []inventory.Allocation {
 	out := make([]inventory.Allocation, 0, len(shp.Edges.LineItems))
 	for _, li := range shp.Edges.LineItems {
 		if li.VariantID == nil {
@@ -89,6 +90,11 @@ func productsOf(ctx context.Context, tx *ent.Client, o *ent.Order) (map[pulid.ID
 			ids = append(ids, *li.VariantID)
 		}
 	}
+	return VariantProducts(ctx, tx, ids)
+}
+
+// VariantProducts maps variants to their products.
+func VariantProducts(ctx context.Context, tx *ent.Client, ids []pulid.ID) (map[pulid.ID]pulid.ID, error) {
 	out := map[pulid.ID]pulid.ID{}
 	if len(ids) == 0 {
 		return out, nil
@@ -128,7 +134,7 @@ func (s *Service) cancel(ctx context.Context, tx *ent.Client, o *ent.Order, reas
 		if shp.Status != shipment.StatusPending {
 			continue
 		}
-		if err := s.inventory.Release(ctx, o.ID, allocationsOf(shp, products)); err != nil {
+		if err := s.inventory.Release(ctx, o.ID, ShipmentAllocations(shp, products)); err != nil {
 			return err
 		}
 		if err := tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusCancelled).Exec(ctx); err != nil {
@@ -209,7 +215,7 @@ func (s *Service) Ship(ctx context.Context, shipmentID pulid.ID, in ShipInput) (
 		if err != nil {
 			return err
 		}
-		if err := s.inventory.Commit(ctx, o.ID, allocationsOf(shp, products)); err != nil {
+		if err := s.inventory.Commit(ctx, o.ID, ShipmentAllocations(shp, products)); err != nil {
 			return err
 		}
 		shipped, err := tx.Shipment.UpdateOneID(shp.ID).SetStatus(shipment.StatusShipped).SetShippedAt(s.now()).

@@ -17,6 +17,7 @@ import (
 	"github.com/mercantile/mercantile/ent/warehouse"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/inventory"
+	"github.com/mercantile/mercantile/internal/orders"
 	"github.com/mercantile/mercantile/internal/postal"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -267,7 +268,7 @@ func (s *Service) moveStock(ctx context.Context, tx *ent.Client, orderID pulid.I
 		if shp.Status != shipment.StatusPending {
 			continue
 		}
-		allocs := allocationsOf(shp, products)
+		allocs := orders.ShipmentAllocations(shp, products)
 		switch want {
 		case stockCommitted:
 			if err := s.inventory.Commit(ctx, o.ID, allocs); err != nil {
@@ -353,19 +354,6 @@ func (s *Service) reserve(ctx context.Context, tx *ent.Client, o *ent.Order, loc
 	return s.inventory.Reserve(ctx, o.ID, allocs)
 }
 
-// allocationsOf is what a shipment holds in stock terms.
-func allocationsOf(shp *ent.Shipment, productOf map[pulid.ID]pulid.ID) []inventory.Allocation {
-	out := make([]inventory.Allocation, 0, len(shp.Edges.LineItems))
-	for _, li := range shp.Edges.LineItems {
-		if li.VariantID == nil {
-			continue
-		}
-		out = append(out, inventory.Allocation{VariantID: *li.VariantID, ProductID: productOf[*li.VariantID],
-			WarehouseID: shp.WarehouseID, SKU: li.Sku, Quantity: int64(li.Quantity)})
-	}
-	return out
-}
-
 // productsOf maps the variants of the order's shipments to their products.
 func productsOf(ctx context.Context, tx *ent.Client, o *ent.Order) (map[pulid.ID]pulid.ID, error) {
 	var ids []pulid.ID
@@ -376,18 +364,7 @@ func productsOf(ctx context.Context, tx *ent.Client, o *ent.Order) (map[pulid.ID
 			}
 		}
 	}
-	out := map[pulid.ID]pulid.ID{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	vs, err := tx.Variant.Query().Where(variant.IDIn(ids...)).All(ctx)
-	if err != nil {
-		return nil, apperr.From(err)
-	}
-	for _, v := range vs {
-		out[v.ID] = v.ProductID
-	}
-	return out, nil
+	return orders.VariantProducts(ctx, tx, ids)
 }
 
 // nextNumber takes the merchant's next order number, as placement does: Shopify's own
