@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -261,7 +262,7 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 
 	servers := []*http.Server{newHTTPServer(ctx, cfg, rest.NewRouter(deps))}
 	if cfg.MetricsAddr != "" {
-		metricsServer := newHTTPServer(ctx, cfg, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+		metricsServer := newHTTPServer(ctx, cfg, internalMux(registry))
 		metricsServer.Addr = cfg.MetricsAddr
 		servers = append(servers, metricsServer)
 	}
@@ -412,4 +413,18 @@ Demo merchant created (shown once; keep these):
 		fmt.Fprintf(stdout, "  (also written to %s)\n\n", path)
 	}
 	return nil
+}
+
+// internalMux serves the private listener: Prometheus metrics, and the runtime profiles
+// of net/http/pprof, which are kept off the public listener because they reveal the
+// program's internals and cost CPU on demand.
+func internalMux(registry *prometheus.Registry) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	return mux
 }

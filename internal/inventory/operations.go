@@ -257,17 +257,44 @@ func reservationMissing(sku string) func() error {
 func (s *Service) forOrder(ctx context.Context, orderID pulid.ID, allocs []Allocation, reason inventorymovement.Reason,
 	deltas func(Allocation) (onHand, reserved int64), refused func(sku string) func() error) error {
 	return database.InTx(ctx, s.client, func(ctx context.Context, tx *ent.Client) error {
+		levelIDs, err := levelsOf(ctx, tx, allocs)
+		if err != nil {
+			return err
+		}
 		ops := make([]op, 0, len(allocs))
 		for _, a := range allocs {
-			lvl, err := s.ensureLevel(ctx, tx, a.VariantID, a.WarehouseID)
-			if err != nil {
-				return err
+			levelID, ok := levelIDs[levelKey{a.VariantID, a.WarehouseID}]
+			if !ok {
+				// No level means nothing to reserve, release or ship.
+				return refused(a.SKU)()
 			}
 			onHand, reserved := deltas(a)
 			id := orderID
-			ops = append(ops, op{levelID: lvl.ID, variantID: a.VariantID, warehouseID: a.WarehouseID, productID: a.ProductID,
+			ops = append(ops, op{levelID: levelID, variantID: a.VariantID, warehouseID: a.WarehouseID, productID: a.ProductID,
 				sku: a.SKU, onHandDelta: onHand, reservedDelta: reserved, reason: reason, orderID: &id, refused: refused(a.SKU)})
 		}
 		return s.apply(ctx, tx, ops)
 	})
+}
+
+type levelKey struct{ variantID, warehouseID pulid.ID }
+
+// levelsOf finds the levels of the allocations' (variant, warehouse) pairs in one query.
+// An order's operations only ever touch levels its placement found, so unlike the
+// stock-setting operations they never create one.
+func levelsOf(ctx context.Context, tx *ent.Client, allocs []Allocation) (map[levelKey]pulid.ID, error) {
+	variantIDs := make([]pulid.ID, 0, len(allocs))
+	for _, a := range allocs {
+		variantIDs = append(variantIDs, a.VariantID)
+	}
+	levels, err := tx.InventoryLevel.Query().Where(inventorylevel.VariantIDIn(variantIDs...)).
+		Select(inventorylevel.FieldID, inventorylevel.FieldVariantID, inventorylevel.FieldWarehouseID).All(ctx)
+	if err != nil {
+		return nil, apperr.From(err)
+	}
+	ids := make(map[levelKey]pulid.ID, len(levels))
+	for _, l := range levels {
+		ids[levelKey{l.VariantID, l.WarehouseID}] = l.ID
+	}
+	return ids, nil
 }

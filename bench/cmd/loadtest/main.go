@@ -54,6 +54,9 @@ type config struct {
 	wrk                             string // wrk's path; empty: vegeta runs every scenario
 	raceSKUs, raceStock, raceOrders int
 	raceWorkers                     int
+	// Offered request rates of the orders suite's open-loop runs: latency at a given
+	// load rather than at whatever throughput the machine saturates at.
+	inventoryRates, orderRates []int
 }
 
 func main() {
@@ -79,6 +82,8 @@ func main() {
 	flag.IntVar(&c.raceStock, "race-stock", 100, "orders suite: units per warehouse of each race SKU")
 	flag.IntVar(&c.raceOrders, "race-orders", 10000, "orders suite: orders fired in the race")
 	flag.IntVar(&c.raceWorkers, "race-workers", 200, "orders suite: concurrent clients in the race")
+	flag.Func("inventory-rates", "orders suite: offered rates (req/s, comma-separated) of the open-loop inventory lookup runs", rateList(&c.inventoryRates, "1000,4000"))
+	flag.Func("order-rates", "orders suite: offered rates (orders/s, comma-separated) of the open-loop placement runs", rateList(&c.orderRates, "25,50"))
 	tool := flag.String("tool", "wrk", "load generator of GET scenarios: wrk (when installed; apt-get install wrk) or vegeta; order placement always uses vegeta")
 	flag.Parse()
 	if *tool == "wrk" {
@@ -358,16 +363,23 @@ func runScenario(ctx context.Context, c config, client *http.Client, s scenario,
 		c.attack(ctx, s, 10, c.warmup, 0)
 	}
 	var solo result
-	if c.solo > 0 {
+	if c.solo > 0 && s.rate == 0 {
 		// Uncached scenarios take the second half of their URLs here, so neither run
 		// finds the other's in the cache.
 		solo, _ = c.attack(ctx, s, 1, c.solo, len(s.targets)/2)
 	}
-	logf("%s: %d connections for %s with %s", s.name, s.conns, c.duration, c.toolFor(s))
+	offered := ""
+	if s.rate > 0 {
+		offered = fmt.Sprintf(" offering %d req/s", s.rate)
+	}
+	logf("%s: %d connections%s for %s with %s", s.name, s.conns, offered, c.duration, c.toolFor(s))
 	before := sampleCPU(serverPID)
 	r, childCPU := c.attack(ctx, s, s.conns, c.duration, 0)
 	r.CPU = sampleCPU(serverPID).since(before, r.Requests, childCPU)
 	r.SoloP50, r.SoloP95, r.SoloRate = solo.P50, solo.P95, solo.Throughput
+	if s.rate > 0 {
+		return r
+	}
 	logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
 	return r
 }
@@ -382,6 +394,32 @@ type scenario struct {
 	warm          bool
 	check         string
 	gen           func(i uint64) vegeta.Target // generates the i-th request instead of targets
+	// rate, when set, offers that many requests per second over the connections (open
+	// loop) instead of each connection sending its next request on an answer.
+	rate int
+}
+
+// rateList parses a flag's comma-separated rates into dst, starting from def.
+func rateList(dst *[]int, def string) func(string) error {
+	parse := func(v string) error {
+		var rates []int
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a positive rate", f)
+			}
+			rates = append(rates, n)
+		}
+		*dst = rates
+		return nil
+	}
+	if err := parse(def); err != nil {
+		panic(err)
+	}
+	return parse
 }
 
 func scenarios(ctx context.Context, c config, conn *pgx.Conn, merchantID, base string, auth http.Header) ([]scenario, error) {
@@ -465,6 +503,7 @@ type result struct {
 	Request    string         `json:"request"`
 	Class      string         `json:"class"`
 	Conns      int            `json:"connections"`
+	Rate       int            `json:"offered_rate,omitempty"`
 	Tool       string         `json:"tool"`
 	Duration   time.Duration  `json:"duration"`
 	Requests   int            `json:"requests"`
@@ -511,7 +550,8 @@ func (c config) attack(ctx context.Context, s scenario, conns int, d time.Durati
 	return r, 0
 }
 
-// attack runs s with conns workers (rate 0: each as fast as it gets answers) for d.
+// attack runs s with conns workers for d: at s.rate requests per second, or with each
+// worker sending as fast as it gets answers.
 // The n-th request takes target offset+n.
 func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset int) result {
 	var next atomic.Uint64
@@ -534,11 +574,11 @@ func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset 
 		vegeta.KeepAlive(true), vegeta.Redirects(vegeta.NoFollow))
 	stop := context.AfterFunc(ctx, func() { a.Stop() })
 	defer stop()
-	r := result{Name: s.name, Request: s.request, Class: s.class, Conns: conns, Statuses: map[string]int{}, Codes: map[string]int{}}
+	r := result{Name: s.name, Request: s.request, Class: s.class, Conns: conns, Rate: s.rate, Statuses: map[string]int{}, Codes: map[string]int{}}
 	var lat []time.Duration
 	var first, last time.Time
 	errs := map[string]bool{}
-	for res := range a.Attack(targeter, vegeta.Rate{Freq: 0}, d, s.name) {
+	for res := range a.Attack(targeter, vegeta.Rate{Freq: s.rate, Per: time.Second}, d, s.name) {
 		if first.IsZero() || res.Timestamp.Before(first) {
 			first = res.Timestamp
 		}

@@ -62,7 +62,7 @@ type wrkResult struct {
 // canUseWrk reports whether s can run under wrk: every target a GET with the same
 // headers, none generated.
 func canUseWrk(s scenario) bool {
-	if s.gen != nil || len(s.targets) == 0 {
+	if s.gen != nil || len(s.targets) == 0 || s.rate > 0 {
 		return false
 	}
 	for _, t := range s.targets {

@@ -34,7 +34,8 @@ const DefaultStripeAPIURL = "https://api.stripe.com"
 type Config struct {
 	// HTTPAddr is where the API listens.
 	HTTPAddr string
-	// MetricsAddr, when set, serves /metrics on a separate listener instead of HTTPAddr.
+	// MetricsAddr, when set, serves /metrics and the /debug/pprof/ profiles on a separate,
+	// private listener instead of serving /metrics on HTTPAddr.
 	MetricsAddr string
 	// PublicBaseURL is how clients reach this server; it prefixes URLs the server hands
 	// out (upload URLs on the embedded default, the printed demo links).
