@@ -11,18 +11,21 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/imports"
+	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/database/dbtest"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
 
-// importServer serves the API with imports on db, MAX_IMPORT_BYTES at 64 KiB.
-func importServer(t *testing.T, db *database.DB) (*harness, *imports.Service, *httptest.Server) {
+// importServer serves the API with imports on db, MAX_IMPORT_BYTES at 64 KiB, after
+// tune changes its configuration.
+func importServer(t *testing.T, db *database.DB, tune ...func(*config.Config)) (*harness, *imports.Service, *httptest.Server) {
 	t.Helper()
 	h := newHarnessOn(t, db)
 	svc := imports.NewService(db, imports.NewDirStore(t.TempDir()))
@@ -31,6 +34,9 @@ func importServer(t *testing.T, db *database.DB) (*harness, *imports.Service, *h
 	deps := h.deps
 	deps.Imports = svc
 	deps.Config.MaxImportBytes = 64 << 10
+	for _, f := range tune {
+		f(&deps.Config)
+	}
 	registry := prometheus.NewRegistry()
 	deps.Registry, deps.Gatherer = registry, registry
 	srv := httptest.NewServer(NewRouter(deps))
@@ -77,6 +83,26 @@ func getJSON(t *testing.T, srv *httptest.Server, key, path string) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return reply{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// TestUploadsOutliveTheRequestTimeout: a file upload is bounded by TRANSFER_TIMEOUT, not
+// by the REQUEST_TIMEOUT of ordinary requests, which a 1 GB file would exceed.
+func TestUploadsOutliveTheRequestTimeout(t *testing.T) {
+	t.Parallel()
+	fixture, err := os.ReadFile("../testdata/shopify/product_template_2024_legacy_headers.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, srv := importServer(t, dbtest.Postgres(t), func(c *config.Config) {
+		c.RequestTimeout, c.TransferTimeout = time.Nanosecond, time.Minute
+	})
+	key := h.merchant("patient", "correct horse battery").SecretKey
+	if r := postImport(t, srv, key, map[string]string{"kind": "shopify_products"}, fixture, nil); r.status != http.StatusAccepted {
+		t.Fatalf("upload under TRANSFER_TIMEOUT: %d %s", r.status, r.body)
+	}
+	if r := getJSON(t, srv, key, "/api/v1/imports"); r.status < 500 {
+		t.Fatalf("an ordinary request past REQUEST_TIMEOUT answered %d %s", r.status, r.body)
+	}
 }
 
 func TestImportsAPI(t *testing.T) {

@@ -205,7 +205,6 @@ func NewRouter(d Deps) http.Handler {
 			MaxAge:           600,
 		}))
 	}
-	r.Use(timeout(d.Config.RequestTimeout))
 
 	for _, rt := range a.routes() {
 		var h http.Handler = rt.handler
@@ -225,7 +224,11 @@ func NewRouter(d Deps) http.Handler {
 		case !rt.doc.Upload:
 			h = limitBody(d.Config.MaxBodyBytes)(h)
 		}
-		r.Method(rt.method, rt.path, h)
+		deadline := d.Config.RequestTimeout
+		if rt.doc.Multipart || rt.doc.Upload || rt.doc.CSV {
+			deadline = d.Config.TransferTimeout
+		}
+		r.Method(rt.method, rt.path, timeout(deadline)(h))
 	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, apperr.New(apperr.NotFound, "No route %s %s.", r.Method, r.URL.Path))

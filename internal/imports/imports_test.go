@@ -448,3 +448,50 @@ func TestUnknownWarehouse(t *testing.T) {
 		t.Fatalf("%+v", job)
 	}
 }
+
+// TestImportRefreshesPlannerStatistics: on PostgreSQL a product import analyzes the
+// tables it grows after its 1st, 2nd, 4th, 8th... batch (a dry run writes nothing and
+// analyzes nothing), so its lookups are not planned for the empty tables it started on.
+// The dry run also covers a merchant without warehouses: each of its batches creates
+// the default warehouse and rolls it back, and none may use another batch's.
+func TestImportRefreshesPlannerStatistics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dbtest.Postgres(t))
+	e.svc.SetBatchSize(2)
+	var file bytes.Buffer
+	if err := writeProductCSV(&file, 20, 2); err != nil {
+		t.Fatal(err)
+	}
+	analyzed := func() map[string]float64 {
+		rows, err := e.db.SQL.QueryContext(e.ctx, `SELECT relname, reltuples FROM pg_class WHERE relname = ANY($1)`,
+			NewProductImporter(nil, nil, nil).GrownTables())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[string]float64{}
+		for rows.Next() {
+			var name string
+			var tuples float64
+			if err := rows.Scan(&name, &tuples); err != nil {
+				t.Fatal(err)
+			}
+			got[name] = tuples
+		}
+		return got
+	}
+	e.run(t, "shopify_products", file.Bytes(), func(in *CreateInput) { in.DryRun = true })
+	for table, tuples := range analyzed() {
+		// -1: never analyzed (PostgreSQL 14 and later).
+		if tuples != -1 {
+			t.Errorf("a dry run analyzed %s (%v rows)", table, tuples)
+		}
+	}
+	if job := e.run(t, "shopify_products", file.Bytes(), nil); job.RowsImported != 40 {
+		t.Fatalf("imported %d of 40 rows", job.RowsImported)
+	}
+	// The last analysis followed the 8th of 10 batches: 16 products of 20.
+	if got := analyzed(); got["products"] != 16 || got["variants"] != 32 || got["inventory_levels"] != 32 || len(got) != 5 {
+		t.Fatalf("planner statistics after the import: %v", got)
+	}
+}

@@ -35,6 +35,12 @@ func NewOrdersImporter(dialect string) *OrdersImporter {
 	return &OrdersImporter{dialect: dialect}
 }
 
+// GrownTables implements Grower: later batches look orders up by Shopify id or name,
+// and load their lines.
+func (imp *OrdersImporter) GrownTables() []string {
+	return []string{order.Table, orderlineitem.Table}
+}
+
 // Open implements Importer.
 func (imp *OrdersImporter) Open(_ context.Context, job *ent.ImportJob, header []string) (Session, error) {
 	cols, err := shopifycsv.NewOrderColumns(header)

@@ -14,7 +14,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/mercantile/mercantile/ent"
+	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/productoption"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/ent/warehouse"
@@ -110,6 +112,12 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// GrownTables implements Grower: the tables whose rows later batches look up by handle,
+// SKU, product or variant.
+func (p *ProductImporter) GrownTables() []string {
+	return []string{product.Table, productoption.Table, productimage.Table, variant.Table, inventorylevel.Table}
 }
 
 // Open implements Importer.
@@ -467,6 +475,10 @@ type productWrites struct {
 	levels      []inventory.ImportLevel
 	levelRows   []Row
 	changed     map[int]bool
+	// warehouseID is where this batch's stock columns go when the job names no
+	// warehouse: found or created in the batch's transaction, so it is not kept past it
+	// (a dry run rolls a created one back).
+	warehouseID pulid.ID
 }
 
 // Commit implements Session.
@@ -713,7 +725,7 @@ func (s *productSession) plan(ctx context.Context, tx *ent.Client, pl *productPl
 			}
 		}
 		if vl.qty != nil {
-			whID, err := s.warehouse(ctx, tx)
+			whID, err := s.warehouse(ctx, tx, w)
 			if err != nil {
 				return err
 			}
@@ -814,23 +826,21 @@ func (s *productSession) write(ctx context.Context, tx *ent.Client, w *productWr
 
 // warehouse returns where stock columns go: the job's warehouse, else the merchant's
 // first by priority, created when the merchant has none.
-func (s *productSession) warehouse(ctx context.Context, tx *ent.Client) (pulid.ID, error) {
+func (s *productSession) warehouse(ctx context.Context, tx *ent.Client, w *productWrites) (pulid.ID, error) {
 	if s.warehouseID != "" {
 		return s.warehouseID, nil
 	}
+	if w.warehouseID != "" {
+		return w.warehouseID, nil
+	}
 	wh, err := tx.Warehouse.Query().Order(ent.Asc(warehouse.FieldPriority), ent.Asc(warehouse.FieldCode)).First(ctx)
 	if ent.IsNotFound(err) {
-		// Not kept in the session: a dry run rolls it back.
-		created, err := tx.Warehouse.Create().SetCode("default").SetName("Default").Save(ctx)
-		if err != nil {
-			return "", apperr.From(err)
-		}
-		return created.ID, nil
+		wh, err = tx.Warehouse.Create().SetCode("default").SetName("Default").Save(ctx)
 	}
 	if err != nil {
 		return "", apperr.From(err)
 	}
-	s.warehouseID = wh.ID
+	w.warehouseID = wh.ID
 	return wh.ID, nil
 }
 

@@ -52,7 +52,10 @@ type Config struct {
 	MaxBodyBytes       int64
 	MaxImportBytes     int64
 	RequestTimeout     time.Duration
-	ShutdownTimeout    time.Duration
+	// TransferTimeout replaces RequestTimeout on routes that move whole files: import
+	// uploads (up to MAX_IMPORT_BYTES), image uploads and streamed CSV exports.
+	TransferTimeout time.Duration
+	ShutdownTimeout time.Duration
 	// ShutdownDrainDelay is how long /readyz answers 503 before the listener stops
 	// accepting, so load balancers stop sending traffic first.
 	ShutdownDrainDelay time.Duration
@@ -149,6 +152,7 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 		MaxBodyBytes:             e.bytes("MAX_BODY_BYTES", 1<<20),
 		MaxImportBytes:           e.bytes("MAX_IMPORT_BYTES", 1<<30),
 		RequestTimeout:           e.duration("REQUEST_TIMEOUT", 30*time.Second),
+		TransferTimeout:          e.duration("TRANSFER_TIMEOUT", 30*time.Minute),
 		ShutdownTimeout:          e.duration("SHUTDOWN_TIMEOUT", 25*time.Second),
 		ShutdownDrainDelay:       e.duration("SHUTDOWN_DRAIN_DELAY", 0),
 		SessionTTL:               e.duration("SESSION_TTL", 12*time.Hour),
