@@ -352,6 +352,13 @@ func run(ctx context.Context, c config) (err error) {
 // runScenario probes, warms up, measures one connection alone, then measures s at its
 // connection count, with the server's CPU per request.
 func runScenario(ctx context.Context, c config, client *http.Client, s scenario, auth http.Header, serverPID int) result {
+	// Work a previous scenario left behind (jobs it enqueued, autovacuum of what it
+	// wrote) would otherwise be charged to this one.
+	if waited, quiet := settle(ctx, 2*time.Minute); !quiet {
+		logf("%s: the machine was still busy after %s; starting anyway", s.name, waited.Round(time.Second))
+	} else if waited > 2*time.Second {
+		logf("%s: waited %s for the machine to go quiet", s.name, waited.Round(time.Second))
+	}
 	// A sequential check first: a scenario whose requests fail is reported as such,
 	// but one misconfigured target should show its error clearly.
 	if s.check != "" {
@@ -914,6 +921,28 @@ func (s cpuSample) since(before cpuSample, requests int, childCPU float64) cpuUs
 
 // clockTicks is Linux's USER_HZ, the unit of /proc's CPU times.
 const clockTicks = 100
+
+// settle waits, at most limit, until the whole machine is under 15% busy for two
+// half-second samples in a row, and says how long that took and whether it happened.
+func settle(ctx context.Context, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	prev := sampleCPU(0)
+	calm := 0
+	for time.Since(start) < limit && ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+		cur := sampleCPU(0)
+		if d := cur.total - prev.total; d > 0 && (cur.busy-prev.busy)/d < 0.15 {
+			calm++
+		} else {
+			calm = 0
+		}
+		prev = cur
+		if calm == 2 {
+			return time.Since(start), true
+		}
+	}
+	return time.Since(start), false
+}
 
 func sampleCPU(serverPID int) cpuSample {
 	var s cpuSample
