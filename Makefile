@@ -31,7 +31,7 @@ TEST_FLAGS    ?= -race -count=1 -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT)
 
 BIN := bin/mercantile
 
-.PHONY: help run test vet staticcheck lint generate check-generate migration build docker tools
+.PHONY: help run test vet staticcheck lint generate check-generate migration build docker tools fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,14 @@ run: ## start the server on the embedded default (SQLite under ./var, no configu
 
 test: lint ## vet, staticcheck, then every test with -race against PostgreSQL and Redis
 	CGO_ENABLED=1 $(GO) test $(TEST_FLAGS) ./...
+
+# Minimizing a new input may take a minute by default, during which a worker runs no
+# new inputs; the CSV fixtures are large, so fuzzing stalled on minimization.
+FUZZTIME ?= 60s
+fuzz: ## run each CSV fuzz target for FUZZTIME (60s), seeded with the Shopify fixtures
+	$(GO) test -run '^$$' -fuzz '^FuzzProductRows$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/imports
+	$(GO) test -run '^$$' -fuzz '^FuzzProductCSV$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/imports
+	$(GO) test -run '^$$' -fuzz '^FuzzOrderReader$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 1s ./internal/shopifycsv
 
 lint: vet staticcheck ## go vet and staticcheck (golangci-lint users: see .golangci.yml)
 
