@@ -12,7 +12,9 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/order"
+	"github.com/mercantile/mercantile/ent/orderlineitem"
 	"github.com/mercantile/mercantile/ent/shipment"
+	"github.com/mercantile/mercantile/ent/shipmentlineitem"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/ent/warehouse"
 	"github.com/mercantile/mercantile/internal/apperr"
@@ -67,8 +69,19 @@ type orderPayload struct {
 		Title        string  `json:"title"`
 		VariantTitle *string `json:"variant_title"`
 		Quantity     int     `json:"quantity"`
-		Price        string  `json:"price"`
+		// CurrentQuantity is the quantity after order edits and removals; quantity
+		// stays what was first ordered. Absent before API version 2023-01.
+		CurrentQuantity *int   `json:"current_quantity"`
+		Price           string `json:"price"`
 	} `json:"line_items"`
+}
+
+// lineQuantity is what the order now holds of its i-th line.
+func (p orderPayload) lineQuantity(i int) int {
+	if q := p.LineItems[i].CurrentQuantity; q != nil {
+		return *q
+	}
+	return p.LineItems[i].Quantity
 }
 
 // stockState is what an order holds of our stock.
@@ -94,8 +107,9 @@ func (p orderPayload) wanted() stockState {
 // upsertOrder records a Shopify order (source shopify), once per Shopify id, and moves
 // its stock to what its statuses call for through the inventory service: open and
 // unfulfilled reserves, fulfilled commits, cancelled releases. Lines whose SKU we do not
-// know are recorded without a stock effect. A payload not newer than the one applied
-// changes nothing. Its stock changes are not pushed back to Shopify, which made them.
+// know are recorded without a stock effect. An order edited in Shopify gets its new lines
+// and reservations until a shipment has gone out (applyEdit). A payload not newer than
+// the one applied changes nothing. Its stock changes are not pushed back to Shopify, which made them.
 func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Merchant, payload []byte) (bool, error) {
 	var p orderPayload
 	if err := decode(payload, &p); err != nil {
@@ -125,6 +139,11 @@ func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Mercha
 	currency := strings.ToUpper(strings.TrimSpace(p.Currency))
 	if len(currency) != 3 {
 		currency = m.Currency
+	}
+	if existing != nil && linesEdited(existing.Edges.LineItems, p) {
+		if err := s.applyEdit(ctx, tx, existing, p); err != nil {
+			return false, err
+		}
 	}
 	if existing == nil {
 		number, err := s.nextNumber(ctx, tx, m.ID)
@@ -216,8 +235,9 @@ func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Or
 		bySKU[v.Sku] = v
 	}
 	creates := make([]*ent.OrderLineItemCreate, 0, len(p.LineItems))
-	for _, li := range p.LineItems {
-		if li.Quantity <= 0 {
+	for i, li := range p.LineItems {
+		quantity := p.lineQuantity(i)
+		if quantity <= 0 {
 			continue
 		}
 		price, err := parseMoney(li.Price)
@@ -226,14 +246,96 @@ func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Or
 		}
 		sku := strings.TrimSpace(deref(li.SKU))
 		c := tx.OrderLineItem.Create().SetOrderID(o.ID).SetSku(truncate(sku, 64)).SetTitle(li.Title).
-			SetVariantTitle(deref(li.VariantTitle)).SetQuantity(li.Quantity).SetUnitPrice(price).
-			SetTotal(price * int64(li.Quantity)).SetShopifyLineItemID(li.ID)
+			SetVariantTitle(deref(li.VariantTitle)).SetQuantity(quantity).SetUnitPrice(price).
+			SetTotal(price * int64(quantity)).SetShopifyLineItemID(li.ID)
 		if v := bySKU[sku]; v != nil {
 			c.SetVariantID(v.ID)
 		}
 		creates = append(creates, c)
 	}
 	return apperr.Translate(tx.OrderLineItem.CreateBulk(creates...).Exec(ctx))
+}
+
+// lineKey is what an order edit can change of a line.
+type lineKey struct {
+	shopifyID int64
+	sku       string
+	quantity  int
+	price     int64
+}
+
+// linesEdited says whether the payload's lines differ from the recorded ones: lines added
+// or removed, or their quantities or prices changed by an order edit in Shopify.
+func linesEdited(recorded []*ent.OrderLineItem, p orderPayload) bool {
+	count := map[lineKey]int{}
+	for _, li := range recorded {
+		k := lineKey{sku: li.Sku, quantity: li.Quantity, price: li.UnitPrice}
+		if li.ShopifyLineItemID != nil {
+			k.shopifyID = *li.ShopifyLineItemID
+		}
+		count[k]++
+	}
+	for i, li := range p.LineItems {
+		quantity := p.lineQuantity(i)
+		if quantity <= 0 {
+			continue
+		}
+		price, err := parseMoney(li.Price)
+		if err != nil {
+			return true
+		}
+		k := lineKey{shopifyID: li.ID, sku: truncate(strings.TrimSpace(deref(li.SKU)), 64), quantity: quantity, price: price}
+		if count[k] == 0 {
+			return true
+		}
+		count[k]--
+	}
+	for _, n := range count {
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// applyEdit rewrites the lines of an order edited in Shopify while none of its stock has
+// left: the pending shipments' reservations are released and the shipments removed, so
+// that moveStock places and reserves the new lines. Once a shipment has gone out, its
+// lines are what was sent, so the edit's lines are not applied (the statuses and totals
+// still are) and a warning says so: re-planning what has shipped is the merchant's call.
+func (s *Service) applyEdit(ctx context.Context, tx *ent.Client, o *ent.Order, p orderPayload) error {
+	var removable []pulid.ID
+	for _, shp := range o.Edges.Shipments {
+		switch shp.Status {
+		case shipment.StatusShipped, shipment.StatusDelivered:
+			s.log.WarnContext(ctx, "shopify: an order edited after a shipment went out keeps its recorded lines",
+				"order", o.ID, "shopify_id", p.ID)
+			return nil
+		}
+		removable = append(removable, shp.ID)
+	}
+	products, err := productsOf(ctx, tx, o)
+	if err != nil {
+		return err
+	}
+	for _, shp := range o.Edges.Shipments {
+		if shp.Status != shipment.StatusPending {
+			continue
+		}
+		if err := s.inventory.Release(ctx, o.ID, orders.ShipmentAllocations(shp, products)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ShipmentLineItem.Delete().Where(shipmentlineitem.ShipmentIDIn(removable...)).Exec(ctx); err != nil {
+		return apperr.From(err)
+	}
+	if _, err := tx.Shipment.Delete().Where(shipment.IDIn(removable...)).Exec(ctx); err != nil {
+		return apperr.From(err)
+	}
+	if _, err := tx.OrderLineItem.Delete().Where(orderlineitem.OrderID(o.ID)).Exec(ctx); err != nil {
+		return apperr.From(err)
+	}
+	return s.writeOrderLines(ctx, tx, o, p)
 }
 
 // moveStock takes the order's stock from the state its shipments show to the state its

@@ -451,8 +451,26 @@ func shopifyOrder(t *testing.T, id, updatedAt string, quantity int, fulfillment 
 		}
 		lines := m["line_items"].([]any)
 		line := lines[0].(map[string]any)
-		line["sku"], line["quantity"] = "example-shirt-s", quantity
+		line["sku"], line["quantity"], line["current_quantity"] = "example-shirt-s", quantity, quantity
 		m["line_items"] = []any{line, lines[1]}
+	})
+}
+
+// editedOrder is shopifyOrder after an order edit in Shopify left current of the SKU's
+// line (quantity keeps what was first ordered) and added a line of example-shirt-m.
+func editedOrder(t *testing.T, id, updatedAt string, ordered, current, added int, fulfillment any) []byte {
+	return edit(t, shopifyOrder(t, id, updatedAt, ordered, fulfillment, false), func(m map[string]any) {
+		lines := m["line_items"].([]any)
+		lines[0].(map[string]any)["current_quantity"] = current
+		if added > 0 {
+			extra := map[string]any{}
+			for k, v := range lines[0].(map[string]any) {
+				extra[k] = v
+			}
+			extra["id"], extra["sku"], extra["quantity"], extra["current_quantity"] = json.Number("777000000000000001"), "example-shirt-m", added, added
+			lines = append(lines, extra)
+		}
+		m["line_items"] = lines
 	})
 }
 
@@ -520,6 +538,53 @@ func TestOrders(t *testing.T) {
 		}
 		if l := e.level(t, "example-shirt-s"); l.OnHand != 8 || l.Reserved != 0 {
 			t.Fatalf("after cancelled: %d/%d", l.OnHand, l.Reserved)
+		}
+		e.checkLedger(t)
+	})
+	t.Run("OK an order edited in Shopify moves its reservations", func(t *testing.T) {
+		if _, err := e.inv.Set(e.owner, "example-shirt-m", "MAIN", 10, "count"); err != nil {
+			t.Fatal(err)
+		}
+		id := "900000000000000003"
+		lines := func() map[string]int {
+			o := e.db.Client.Order.Query().Where(order.ShopifyID(900000000000000003)).WithLineItems().
+				WithShipments(func(q *ent.ShipmentQuery) { q.WithLineItems() }).OnlyX(e.sys)
+			got := map[string]int{}
+			for _, li := range o.Edges.LineItems {
+				got[li.Sku] += li.Quantity
+			}
+			for _, shp := range o.Edges.Shipments {
+				for _, sl := range shp.Edges.LineItems {
+					got["shipped as "+sl.Sku] += sl.Quantity
+				}
+			}
+			return got
+		}
+		before := e.level(t, "example-shirt-s").Reserved
+		e.deliver(t, "orders/create", shopifyOrder(t, id, "2024-01-03T10:00:00Z", 2, nil, false), "")
+		// The edit takes the shirt from 2 to 1 and adds 3 of size M.
+		if _, ev := e.deliver(t, "orders/updated", editedOrder(t, id, "2024-01-03T11:00:00Z", 2, 1, 3, nil), ""); ev.Status != webhookevent.StatusProcessed {
+			t.Fatalf("status %s %s", ev.Status, ev.Error)
+		}
+		if s, m := e.level(t, "example-shirt-s").Reserved, e.level(t, "example-shirt-m").Reserved; s != before+1 || m != 3 {
+			t.Fatalf("reserved after the edit: S %d (want %d), M %d (want 3)", s, before+1, m)
+		}
+		if got := lines(); got["example-shirt-s"] != 1 || got["example-shirt-m"] != 3 || got["shipped as example-shirt-s"] != 1 || got["shipped as example-shirt-m"] != 3 {
+			t.Fatalf("lines after the edit: %v", got)
+		}
+		// Removing the shirt (current quantity 0) releases it.
+		e.deliver(t, "orders/updated", editedOrder(t, id, "2024-01-03T12:00:00Z", 2, 0, 3, nil), "")
+		if s := e.level(t, "example-shirt-s").Reserved; s != before {
+			t.Fatalf("reserved after removing the line: %d, want %d", s, before)
+		}
+		// Fulfilled, then edited again: what shipped stays recorded as it was.
+		e.deliver(t, "orders/updated", editedOrder(t, id, "2024-01-03T13:00:00Z", 2, 0, 3, "fulfilled"), "")
+		e.deliver(t, "orders/updated", editedOrder(t, id, "2024-01-03T14:00:00Z", 2, 2, 3, "fulfilled"), "")
+		if got := lines(); got["example-shirt-s"] != 0 || got["example-shirt-m"] != 3 {
+			t.Fatalf("lines after an edit of a fulfilled order: %v", got)
+		}
+		if m := e.level(t, "example-shirt-m"); m.OnHand != 7 || m.Reserved != 0 {
+			t.Fatalf("size M after fulfilment: %d/%d", m.OnHand, m.Reserved)
 		}
 		e.checkLedger(t)
 	})
