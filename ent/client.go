@@ -3822,6 +3822,22 @@ func (c *VariantClient) QueryInventoryLevels(_m *Variant) *InventoryLevelQuery {
 	return query
 }
 
+// QueryImage queries the image edge of a Variant.
+func (c *VariantClient) QueryImage(_m *Variant) *ProductImageQuery {
+	query := (&ProductImageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(variant.Table, variant.FieldID, id),
+			sqlgraph.To(productimage.Table, productimage.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, variant.ImageTable, variant.ImageColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *VariantClient) Hooks() []Hook {
 	hooks := c.hooks.Variant

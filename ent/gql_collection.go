@@ -107,6 +107,11 @@ func (_q *InventoryLevelQuery) collectField(ctx context.Context, oneNode bool, o
 				selectedFields = append(selectedFields, inventorylevel.FieldReserved)
 				fieldSeen[inventorylevel.FieldReserved] = struct{}{}
 			}
+		case "shopifyUpdatedAt":
+			if _, ok := fieldSeen[inventorylevel.FieldShopifyUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, inventorylevel.FieldShopifyUpdatedAt)
+				fieldSeen[inventorylevel.FieldShopifyUpdatedAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -1992,6 +1997,21 @@ func (_q *VariantQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			_q.WithNamedInventoryLevels(alias, func(wq *InventoryLevelQuery) {
 				*wq = *query
 			})
+
+		case "image":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ProductImageClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, productimageImplementors)...); err != nil {
+				return err
+			}
+			_q.withImage = query
+			if _, ok := fieldSeen[variant.FieldImageID]; !ok {
+				selectedFields = append(selectedFields, variant.FieldImageID)
+				fieldSeen[variant.FieldImageID] = struct{}{}
+			}
 		case "createdAt":
 			if _, ok := fieldSeen[variant.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, variant.FieldCreatedAt)
@@ -2066,6 +2086,11 @@ func (_q *VariantQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[variant.FieldShopifyInventoryItemID]; !ok {
 				selectedFields = append(selectedFields, variant.FieldShopifyInventoryItemID)
 				fieldSeen[variant.FieldShopifyInventoryItemID] = struct{}{}
+			}
+		case "imageID":
+			if _, ok := fieldSeen[variant.FieldImageID]; !ok {
+				selectedFields = append(selectedFields, variant.FieldImageID)
+				fieldSeen[variant.FieldImageID] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -256,3 +256,11 @@ func (_m *Variant) InventoryLevels(ctx context.Context) (result []*InventoryLeve
 	}
 	return result, err
 }
+
+func (_m *Variant) Image(ctx context.Context) (*ProductImage, error) {
+	result, err := _m.Edges.ImageOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryImage().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}

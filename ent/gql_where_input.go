@@ -111,6 +111,18 @@ type InventoryLevelWhereInput struct {
 	ReservedLT    *int64  `json:"reservedLT,omitempty"`
 	ReservedLTE   *int64  `json:"reservedLTE,omitempty"`
 
+	// "shopify_updated_at" field predicates.
+	ShopifyUpdatedAt       *time.Time  `json:"shopifyUpdatedAt,omitempty"`
+	ShopifyUpdatedAtNEQ    *time.Time  `json:"shopifyUpdatedAtNEQ,omitempty"`
+	ShopifyUpdatedAtIn     []time.Time `json:"shopifyUpdatedAtIn,omitempty"`
+	ShopifyUpdatedAtNotIn  []time.Time `json:"shopifyUpdatedAtNotIn,omitempty"`
+	ShopifyUpdatedAtGT     *time.Time  `json:"shopifyUpdatedAtGT,omitempty"`
+	ShopifyUpdatedAtGTE    *time.Time  `json:"shopifyUpdatedAtGTE,omitempty"`
+	ShopifyUpdatedAtLT     *time.Time  `json:"shopifyUpdatedAtLT,omitempty"`
+	ShopifyUpdatedAtLTE    *time.Time  `json:"shopifyUpdatedAtLTE,omitempty"`
+	ShopifyUpdatedAtIsNil  bool        `json:"shopifyUpdatedAtIsNil,omitempty"`
+	ShopifyUpdatedAtNotNil bool        `json:"shopifyUpdatedAtNotNil,omitempty"`
+
 	// "variant" edge predicates.
 	HasVariant     *bool                `json:"hasVariant,omitempty"`
 	HasVariantWith []*VariantWhereInput `json:"hasVariantWith,omitempty"`
@@ -388,6 +400,36 @@ func (i *InventoryLevelWhereInput) P() (predicate.InventoryLevel, error) {
 	}
 	if i.ReservedLTE != nil {
 		predicates = append(predicates, inventorylevel.ReservedLTE(*i.ReservedLTE))
+	}
+	if i.ShopifyUpdatedAt != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtEQ(*i.ShopifyUpdatedAt))
+	}
+	if i.ShopifyUpdatedAtNEQ != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtNEQ(*i.ShopifyUpdatedAtNEQ))
+	}
+	if len(i.ShopifyUpdatedAtIn) > 0 {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtIn(i.ShopifyUpdatedAtIn...))
+	}
+	if len(i.ShopifyUpdatedAtNotIn) > 0 {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtNotIn(i.ShopifyUpdatedAtNotIn...))
+	}
+	if i.ShopifyUpdatedAtGT != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtGT(*i.ShopifyUpdatedAtGT))
+	}
+	if i.ShopifyUpdatedAtGTE != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtGTE(*i.ShopifyUpdatedAtGTE))
+	}
+	if i.ShopifyUpdatedAtLT != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtLT(*i.ShopifyUpdatedAtLT))
+	}
+	if i.ShopifyUpdatedAtLTE != nil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtLTE(*i.ShopifyUpdatedAtLTE))
+	}
+	if i.ShopifyUpdatedAtIsNil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtIsNil())
+	}
+	if i.ShopifyUpdatedAtNotNil {
+		predicates = append(predicates, inventorylevel.ShopifyUpdatedAtNotNil())
 	}
 
 	if i.HasVariant != nil {
@@ -6978,6 +7020,23 @@ type VariantWhereInput struct {
 	ShopifyInventoryItemIDIsNil  bool    `json:"shopifyInventoryItemIDIsNil,omitempty"`
 	ShopifyInventoryItemIDNotNil bool    `json:"shopifyInventoryItemIDNotNil,omitempty"`
 
+	// "image_id" field predicates.
+	ImageID             *pulid.ID  `json:"imageID,omitempty"`
+	ImageIDNEQ          *pulid.ID  `json:"imageIDNEQ,omitempty"`
+	ImageIDIn           []pulid.ID `json:"imageIDIn,omitempty"`
+	ImageIDNotIn        []pulid.ID `json:"imageIDNotIn,omitempty"`
+	ImageIDGT           *pulid.ID  `json:"imageIDGT,omitempty"`
+	ImageIDGTE          *pulid.ID  `json:"imageIDGTE,omitempty"`
+	ImageIDLT           *pulid.ID  `json:"imageIDLT,omitempty"`
+	ImageIDLTE          *pulid.ID  `json:"imageIDLTE,omitempty"`
+	ImageIDContains     *pulid.ID  `json:"imageIDContains,omitempty"`
+	ImageIDHasPrefix    *pulid.ID  `json:"imageIDHasPrefix,omitempty"`
+	ImageIDHasSuffix    *pulid.ID  `json:"imageIDHasSuffix,omitempty"`
+	ImageIDIsNil        bool       `json:"imageIDIsNil,omitempty"`
+	ImageIDNotNil       bool       `json:"imageIDNotNil,omitempty"`
+	ImageIDEqualFold    *pulid.ID  `json:"imageIDEqualFold,omitempty"`
+	ImageIDContainsFold *pulid.ID  `json:"imageIDContainsFold,omitempty"`
+
 	// "product" edge predicates.
 	HasProduct     *bool                `json:"hasProduct,omitempty"`
 	HasProductWith []*ProductWhereInput `json:"hasProductWith,omitempty"`
@@ -6985,6 +7044,10 @@ type VariantWhereInput struct {
 	// "inventory_levels" edge predicates.
 	HasInventoryLevels     *bool                       `json:"hasInventoryLevels,omitempty"`
 	HasInventoryLevelsWith []*InventoryLevelWhereInput `json:"hasInventoryLevelsWith,omitempty"`
+
+	// "image" edge predicates.
+	HasImage     *bool                     `json:"hasImage,omitempty"`
+	HasImageWith []*ProductImageWhereInput `json:"hasImageWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -7565,6 +7628,51 @@ func (i *VariantWhereInput) P() (predicate.Variant, error) {
 	if i.ShopifyInventoryItemIDNotNil {
 		predicates = append(predicates, variant.ShopifyInventoryItemIDNotNil())
 	}
+	if i.ImageID != nil {
+		predicates = append(predicates, variant.ImageIDEQ(*i.ImageID))
+	}
+	if i.ImageIDNEQ != nil {
+		predicates = append(predicates, variant.ImageIDNEQ(*i.ImageIDNEQ))
+	}
+	if len(i.ImageIDIn) > 0 {
+		predicates = append(predicates, variant.ImageIDIn(i.ImageIDIn...))
+	}
+	if len(i.ImageIDNotIn) > 0 {
+		predicates = append(predicates, variant.ImageIDNotIn(i.ImageIDNotIn...))
+	}
+	if i.ImageIDGT != nil {
+		predicates = append(predicates, variant.ImageIDGT(*i.ImageIDGT))
+	}
+	if i.ImageIDGTE != nil {
+		predicates = append(predicates, variant.ImageIDGTE(*i.ImageIDGTE))
+	}
+	if i.ImageIDLT != nil {
+		predicates = append(predicates, variant.ImageIDLT(*i.ImageIDLT))
+	}
+	if i.ImageIDLTE != nil {
+		predicates = append(predicates, variant.ImageIDLTE(*i.ImageIDLTE))
+	}
+	if i.ImageIDContains != nil {
+		predicates = append(predicates, variant.ImageIDContains(*i.ImageIDContains))
+	}
+	if i.ImageIDHasPrefix != nil {
+		predicates = append(predicates, variant.ImageIDHasPrefix(*i.ImageIDHasPrefix))
+	}
+	if i.ImageIDHasSuffix != nil {
+		predicates = append(predicates, variant.ImageIDHasSuffix(*i.ImageIDHasSuffix))
+	}
+	if i.ImageIDIsNil {
+		predicates = append(predicates, variant.ImageIDIsNil())
+	}
+	if i.ImageIDNotNil {
+		predicates = append(predicates, variant.ImageIDNotNil())
+	}
+	if i.ImageIDEqualFold != nil {
+		predicates = append(predicates, variant.ImageIDEqualFold(*i.ImageIDEqualFold))
+	}
+	if i.ImageIDContainsFold != nil {
+		predicates = append(predicates, variant.ImageIDContainsFold(*i.ImageIDContainsFold))
+	}
 
 	if i.HasProduct != nil {
 		p := variant.HasProduct()
@@ -7601,6 +7709,24 @@ func (i *VariantWhereInput) P() (predicate.Variant, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, variant.HasInventoryLevelsWith(with...))
+	}
+	if i.HasImage != nil {
+		p := variant.HasImage()
+		if !*i.HasImage {
+			p = variant.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasImageWith) > 0 {
+		with := make([]predicate.ProductImage, 0, len(i.HasImageWith))
+		for _, w := range i.HasImageWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasImageWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, variant.HasImageWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

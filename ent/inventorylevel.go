@@ -35,6 +35,8 @@ type InventoryLevel struct {
 	OnHand int64 `json:"on_hand,omitempty"`
 	// Reserved holds the value of the "reserved" field.
 	Reserved int64 `json:"reserved,omitempty"`
+	// updated_at of the last Shopify inventory_levels/update applied: an older delivery arriving late is ignored
+	ShopifyUpdatedAt *time.Time `json:"shopify_updated_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the InventoryLevelQuery when eager-loading is set.
 	Edges        InventoryLevelEdges `json:"edges"`
@@ -98,7 +100,7 @@ func (*InventoryLevel) scanValues(columns []string) ([]any, error) {
 			values[i] = new(pulid.ID)
 		case inventorylevel.FieldOnHand, inventorylevel.FieldReserved:
 			values[i] = new(sql.NullInt64)
-		case inventorylevel.FieldCreatedAt, inventorylevel.FieldUpdatedAt:
+		case inventorylevel.FieldCreatedAt, inventorylevel.FieldUpdatedAt, inventorylevel.FieldShopifyUpdatedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -162,6 +164,13 @@ func (_m *InventoryLevel) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field reserved", values[i])
 			} else if value.Valid {
 				_m.Reserved = value.Int64
+			}
+		case inventorylevel.FieldShopifyUpdatedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field shopify_updated_at", values[i])
+			} else if value.Valid {
+				_m.ShopifyUpdatedAt = new(time.Time)
+				*_m.ShopifyUpdatedAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -234,6 +243,11 @@ func (_m *InventoryLevel) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("reserved=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Reserved))
+	builder.WriteString(", ")
+	if v := _m.ShopifyUpdatedAt; v != nil {
+		builder.WriteString("shopify_updated_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

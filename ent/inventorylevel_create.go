@@ -101,6 +101,20 @@ func (_c *InventoryLevelCreate) SetNillableReserved(v *int64) *InventoryLevelCre
 	return _c
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_c *InventoryLevelCreate) SetShopifyUpdatedAt(v time.Time) *InventoryLevelCreate {
+	_c.mutation.SetShopifyUpdatedAt(v)
+	return _c
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_c *InventoryLevelCreate) SetNillableShopifyUpdatedAt(v *time.Time) *InventoryLevelCreate {
+	if v != nil {
+		_c.SetShopifyUpdatedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *InventoryLevelCreate) SetID(v pulid.ID) *InventoryLevelCreate {
 	_c.mutation.SetID(v)
@@ -283,6 +297,10 @@ func (_c *InventoryLevelCreate) createSpec() (*InventoryLevel, *sqlgraph.CreateS
 		_spec.SetField(inventorylevel.FieldReserved, field.TypeInt64, value)
 		_node.Reserved = value
 	}
+	if value, ok := _c.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(inventorylevel.FieldShopifyUpdatedAt, field.TypeTime, value)
+		_node.ShopifyUpdatedAt = &value
+	}
 	if nodes := _c.mutation.MerchantIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -434,6 +452,24 @@ func (u *InventoryLevelUpsert) AddReserved(v int64) *InventoryLevelUpsert {
 	return u
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *InventoryLevelUpsert) SetShopifyUpdatedAt(v time.Time) *InventoryLevelUpsert {
+	u.Set(inventorylevel.FieldShopifyUpdatedAt, v)
+	return u
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *InventoryLevelUpsert) UpdateShopifyUpdatedAt() *InventoryLevelUpsert {
+	u.SetExcluded(inventorylevel.FieldShopifyUpdatedAt)
+	return u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *InventoryLevelUpsert) ClearShopifyUpdatedAt() *InventoryLevelUpsert {
+	u.SetNull(inventorylevel.FieldShopifyUpdatedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -547,6 +583,27 @@ func (u *InventoryLevelUpsertOne) AddReserved(v int64) *InventoryLevelUpsertOne 
 func (u *InventoryLevelUpsertOne) UpdateReserved() *InventoryLevelUpsertOne {
 	return u.Update(func(s *InventoryLevelUpsert) {
 		s.UpdateReserved()
+	})
+}
+
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *InventoryLevelUpsertOne) SetShopifyUpdatedAt(v time.Time) *InventoryLevelUpsertOne {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.SetShopifyUpdatedAt(v)
+	})
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *InventoryLevelUpsertOne) UpdateShopifyUpdatedAt() *InventoryLevelUpsertOne {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.UpdateShopifyUpdatedAt()
+	})
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *InventoryLevelUpsertOne) ClearShopifyUpdatedAt() *InventoryLevelUpsertOne {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.ClearShopifyUpdatedAt()
 	})
 }
 
@@ -830,6 +887,27 @@ func (u *InventoryLevelUpsertBulk) AddReserved(v int64) *InventoryLevelUpsertBul
 func (u *InventoryLevelUpsertBulk) UpdateReserved() *InventoryLevelUpsertBulk {
 	return u.Update(func(s *InventoryLevelUpsert) {
 		s.UpdateReserved()
+	})
+}
+
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (u *InventoryLevelUpsertBulk) SetShopifyUpdatedAt(v time.Time) *InventoryLevelUpsertBulk {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.SetShopifyUpdatedAt(v)
+	})
+}
+
+// UpdateShopifyUpdatedAt sets the "shopify_updated_at" field to the value that was provided on create.
+func (u *InventoryLevelUpsertBulk) UpdateShopifyUpdatedAt() *InventoryLevelUpsertBulk {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.UpdateShopifyUpdatedAt()
+	})
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (u *InventoryLevelUpsertBulk) ClearShopifyUpdatedAt() *InventoryLevelUpsertBulk {
+	return u.Update(func(s *InventoryLevelUpsert) {
+		s.ClearShopifyUpdatedAt()
 	})
 }
 

@@ -77,6 +77,26 @@ func (_u *InventoryLevelUpdate) AddReserved(v int64) *InventoryLevelUpdate {
 	return _u
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_u *InventoryLevelUpdate) SetShopifyUpdatedAt(v time.Time) *InventoryLevelUpdate {
+	_u.mutation.SetShopifyUpdatedAt(v)
+	return _u
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_u *InventoryLevelUpdate) SetNillableShopifyUpdatedAt(v *time.Time) *InventoryLevelUpdate {
+	if v != nil {
+		_u.SetShopifyUpdatedAt(*v)
+	}
+	return _u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (_u *InventoryLevelUpdate) ClearShopifyUpdatedAt() *InventoryLevelUpdate {
+	_u.mutation.ClearShopifyUpdatedAt()
+	return _u
+}
+
 // Mutation returns the InventoryLevelMutation object of the builder.
 func (_u *InventoryLevelUpdate) Mutation() *InventoryLevelMutation {
 	return _u.mutation
@@ -171,6 +191,12 @@ func (_u *InventoryLevelUpdate) sqlSave(ctx context.Context) (_node int, err err
 	if value, ok := _u.mutation.AddedReserved(); ok {
 		_spec.AddField(inventorylevel.FieldReserved, field.TypeInt64, value)
 	}
+	if value, ok := _u.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(inventorylevel.FieldShopifyUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShopifyUpdatedAtCleared() {
+		_spec.ClearField(inventorylevel.FieldShopifyUpdatedAt, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -238,6 +264,26 @@ func (_u *InventoryLevelUpdateOne) SetNillableReserved(v *int64) *InventoryLevel
 // AddReserved adds value to the "reserved" field.
 func (_u *InventoryLevelUpdateOne) AddReserved(v int64) *InventoryLevelUpdateOne {
 	_u.mutation.AddReserved(v)
+	return _u
+}
+
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (_u *InventoryLevelUpdateOne) SetShopifyUpdatedAt(v time.Time) *InventoryLevelUpdateOne {
+	_u.mutation.SetShopifyUpdatedAt(v)
+	return _u
+}
+
+// SetNillableShopifyUpdatedAt sets the "shopify_updated_at" field if the given value is not nil.
+func (_u *InventoryLevelUpdateOne) SetNillableShopifyUpdatedAt(v *time.Time) *InventoryLevelUpdateOne {
+	if v != nil {
+		_u.SetShopifyUpdatedAt(*v)
+	}
+	return _u
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (_u *InventoryLevelUpdateOne) ClearShopifyUpdatedAt() *InventoryLevelUpdateOne {
+	_u.mutation.ClearShopifyUpdatedAt()
 	return _u
 }
 
@@ -364,6 +410,12 @@ func (_u *InventoryLevelUpdateOne) sqlSave(ctx context.Context) (_node *Inventor
 	}
 	if value, ok := _u.mutation.AddedReserved(); ok {
 		_spec.AddField(inventorylevel.FieldReserved, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.ShopifyUpdatedAt(); ok {
+		_spec.SetField(inventorylevel.FieldShopifyUpdatedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ShopifyUpdatedAtCleared() {
+		_spec.ClearField(inventorylevel.FieldShopifyUpdatedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &InventoryLevel{config: _u.config}

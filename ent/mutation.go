@@ -6351,25 +6351,26 @@ func (m *ImportRowErrorMutation) ResetEdge(name string) error {
 // InventoryLevelMutation represents an operation that mutates the InventoryLevel nodes in the graph.
 type InventoryLevelMutation struct {
 	config
-	op               Op
-	typ              string
-	id               *pulid.ID
-	created_at       *time.Time
-	updated_at       *time.Time
-	on_hand          *int64
-	addon_hand       *int64
-	reserved         *int64
-	addreserved      *int64
-	clearedFields    map[string]struct{}
-	merchant         *pulid.ID
-	clearedmerchant  bool
-	variant          *pulid.ID
-	clearedvariant   bool
-	warehouse        *pulid.ID
-	clearedwarehouse bool
-	done             bool
-	oldValue         func(context.Context) (*InventoryLevel, error)
-	predicates       []predicate.InventoryLevel
+	op                 Op
+	typ                string
+	id                 *pulid.ID
+	created_at         *time.Time
+	updated_at         *time.Time
+	on_hand            *int64
+	addon_hand         *int64
+	reserved           *int64
+	addreserved        *int64
+	shopify_updated_at *time.Time
+	clearedFields      map[string]struct{}
+	merchant           *pulid.ID
+	clearedmerchant    bool
+	variant            *pulid.ID
+	clearedvariant     bool
+	warehouse          *pulid.ID
+	clearedwarehouse   bool
+	done               bool
+	oldValue           func(context.Context) (*InventoryLevel, error)
+	predicates         []predicate.InventoryLevel
 }
 
 var _ ent.Mutation = (*InventoryLevelMutation)(nil)
@@ -6768,6 +6769,55 @@ func (m *InventoryLevelMutation) ResetReserved() {
 	m.addreserved = nil
 }
 
+// SetShopifyUpdatedAt sets the "shopify_updated_at" field.
+func (m *InventoryLevelMutation) SetShopifyUpdatedAt(t time.Time) {
+	m.shopify_updated_at = &t
+}
+
+// ShopifyUpdatedAt returns the value of the "shopify_updated_at" field in the mutation.
+func (m *InventoryLevelMutation) ShopifyUpdatedAt() (r time.Time, exists bool) {
+	v := m.shopify_updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldShopifyUpdatedAt returns the old "shopify_updated_at" field's value of the InventoryLevel entity.
+// If the InventoryLevel object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *InventoryLevelMutation) OldShopifyUpdatedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldShopifyUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldShopifyUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldShopifyUpdatedAt: %w", err)
+	}
+	return oldValue.ShopifyUpdatedAt, nil
+}
+
+// ClearShopifyUpdatedAt clears the value of the "shopify_updated_at" field.
+func (m *InventoryLevelMutation) ClearShopifyUpdatedAt() {
+	m.shopify_updated_at = nil
+	m.clearedFields[inventorylevel.FieldShopifyUpdatedAt] = struct{}{}
+}
+
+// ShopifyUpdatedAtCleared returns if the "shopify_updated_at" field was cleared in this mutation.
+func (m *InventoryLevelMutation) ShopifyUpdatedAtCleared() bool {
+	_, ok := m.clearedFields[inventorylevel.FieldShopifyUpdatedAt]
+	return ok
+}
+
+// ResetShopifyUpdatedAt resets all changes to the "shopify_updated_at" field.
+func (m *InventoryLevelMutation) ResetShopifyUpdatedAt() {
+	m.shopify_updated_at = nil
+	delete(m.clearedFields, inventorylevel.FieldShopifyUpdatedAt)
+}
+
 // ClearMerchant clears the "merchant" edge to the Merchant entity.
 func (m *InventoryLevelMutation) ClearMerchant() {
 	m.clearedmerchant = true
@@ -6883,7 +6933,7 @@ func (m *InventoryLevelMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *InventoryLevelMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.merchant != nil {
 		fields = append(fields, inventorylevel.FieldMerchantID)
 	}
@@ -6904,6 +6954,9 @@ func (m *InventoryLevelMutation) Fields() []string {
 	}
 	if m.reserved != nil {
 		fields = append(fields, inventorylevel.FieldReserved)
+	}
+	if m.shopify_updated_at != nil {
+		fields = append(fields, inventorylevel.FieldShopifyUpdatedAt)
 	}
 	return fields
 }
@@ -6927,6 +6980,8 @@ func (m *InventoryLevelMutation) Field(name string) (ent.Value, bool) {
 		return m.OnHand()
 	case inventorylevel.FieldReserved:
 		return m.Reserved()
+	case inventorylevel.FieldShopifyUpdatedAt:
+		return m.ShopifyUpdatedAt()
 	}
 	return nil, false
 }
@@ -6950,6 +7005,8 @@ func (m *InventoryLevelMutation) OldField(ctx context.Context, name string) (ent
 		return m.OldOnHand(ctx)
 	case inventorylevel.FieldReserved:
 		return m.OldReserved(ctx)
+	case inventorylevel.FieldShopifyUpdatedAt:
+		return m.OldShopifyUpdatedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown InventoryLevel field %s", name)
 }
@@ -7008,6 +7065,13 @@ func (m *InventoryLevelMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetReserved(v)
 		return nil
+	case inventorylevel.FieldShopifyUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetShopifyUpdatedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown InventoryLevel field %s", name)
 }
@@ -7064,7 +7128,11 @@ func (m *InventoryLevelMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *InventoryLevelMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(inventorylevel.FieldShopifyUpdatedAt) {
+		fields = append(fields, inventorylevel.FieldShopifyUpdatedAt)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -7077,6 +7145,11 @@ func (m *InventoryLevelMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *InventoryLevelMutation) ClearField(name string) error {
+	switch name {
+	case inventorylevel.FieldShopifyUpdatedAt:
+		m.ClearShopifyUpdatedAt()
+		return nil
+	}
 	return fmt.Errorf("unknown InventoryLevel nullable field %s", name)
 }
 
@@ -7104,6 +7177,9 @@ func (m *InventoryLevelMutation) ResetField(name string) error {
 		return nil
 	case inventorylevel.FieldReserved:
 		m.ResetReserved()
+		return nil
+	case inventorylevel.FieldShopifyUpdatedAt:
+		m.ResetShopifyUpdatedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown InventoryLevel field %s", name)
@@ -22025,6 +22101,8 @@ type VariantMutation struct {
 	inventory_levels             map[pulid.ID]struct{}
 	removedinventory_levels      map[pulid.ID]struct{}
 	clearedinventory_levels      bool
+	image                        *pulid.ID
+	clearedimage                 bool
 	done                         bool
 	oldValue                     func(context.Context) (*Variant, error)
 	predicates                   []predicate.Variant
@@ -22872,6 +22950,55 @@ func (m *VariantMutation) ResetShopifyInventoryItemID() {
 	delete(m.clearedFields, variant.FieldShopifyInventoryItemID)
 }
 
+// SetImageID sets the "image_id" field.
+func (m *VariantMutation) SetImageID(pu pulid.ID) {
+	m.image = &pu
+}
+
+// ImageID returns the value of the "image_id" field in the mutation.
+func (m *VariantMutation) ImageID() (r pulid.ID, exists bool) {
+	v := m.image
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImageID returns the old "image_id" field's value of the Variant entity.
+// If the Variant object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *VariantMutation) OldImageID(ctx context.Context) (v *pulid.ID, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImageID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImageID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImageID: %w", err)
+	}
+	return oldValue.ImageID, nil
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (m *VariantMutation) ClearImageID() {
+	m.image = nil
+	m.clearedFields[variant.FieldImageID] = struct{}{}
+}
+
+// ImageIDCleared returns if the "image_id" field was cleared in this mutation.
+func (m *VariantMutation) ImageIDCleared() bool {
+	_, ok := m.clearedFields[variant.FieldImageID]
+	return ok
+}
+
+// ResetImageID resets all changes to the "image_id" field.
+func (m *VariantMutation) ResetImageID() {
+	m.image = nil
+	delete(m.clearedFields, variant.FieldImageID)
+}
+
 // ClearMerchant clears the "merchant" edge to the Merchant entity.
 func (m *VariantMutation) ClearMerchant() {
 	m.clearedmerchant = true
@@ -22980,6 +23107,33 @@ func (m *VariantMutation) ResetInventoryLevels() {
 	m.removedinventory_levels = nil
 }
 
+// ClearImage clears the "image" edge to the ProductImage entity.
+func (m *VariantMutation) ClearImage() {
+	m.clearedimage = true
+	m.clearedFields[variant.FieldImageID] = struct{}{}
+}
+
+// ImageCleared reports if the "image" edge to the ProductImage entity was cleared.
+func (m *VariantMutation) ImageCleared() bool {
+	return m.ImageIDCleared() || m.clearedimage
+}
+
+// ImageIDs returns the "image" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ImageID instead. It exists only for internal usage by the builders.
+func (m *VariantMutation) ImageIDs() (ids []pulid.ID) {
+	if id := m.image; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetImage resets all changes to the "image" edge.
+func (m *VariantMutation) ResetImage() {
+	m.image = nil
+	m.clearedimage = false
+}
+
 // Where appends a list predicates to the VariantMutation builder.
 func (m *VariantMutation) Where(ps ...predicate.Variant) {
 	m.predicates = append(m.predicates, ps...)
@@ -23014,7 +23168,7 @@ func (m *VariantMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *VariantMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.merchant != nil {
 		fields = append(fields, variant.FieldMerchantID)
 	}
@@ -23063,6 +23217,9 @@ func (m *VariantMutation) Fields() []string {
 	if m.shopify_inventory_item_id != nil {
 		fields = append(fields, variant.FieldShopifyInventoryItemID)
 	}
+	if m.image != nil {
+		fields = append(fields, variant.FieldImageID)
+	}
 	return fields
 }
 
@@ -23103,6 +23260,8 @@ func (m *VariantMutation) Field(name string) (ent.Value, bool) {
 		return m.ShopifyID()
 	case variant.FieldShopifyInventoryItemID:
 		return m.ShopifyInventoryItemID()
+	case variant.FieldImageID:
+		return m.ImageID()
 	}
 	return nil, false
 }
@@ -23144,6 +23303,8 @@ func (m *VariantMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldShopifyID(ctx)
 	case variant.FieldShopifyInventoryItemID:
 		return m.OldShopifyInventoryItemID(ctx)
+	case variant.FieldImageID:
+		return m.OldImageID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Variant field %s", name)
 }
@@ -23265,6 +23426,13 @@ func (m *VariantMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetShopifyInventoryItemID(v)
 		return nil
+	case variant.FieldImageID:
+		v, ok := value.(pulid.ID)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImageID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Variant field %s", name)
 }
@@ -23379,6 +23547,9 @@ func (m *VariantMutation) ClearedFields() []string {
 	if m.FieldCleared(variant.FieldShopifyInventoryItemID) {
 		fields = append(fields, variant.FieldShopifyInventoryItemID)
 	}
+	if m.FieldCleared(variant.FieldImageID) {
+		fields = append(fields, variant.FieldImageID)
+	}
 	return fields
 }
 
@@ -23401,6 +23572,9 @@ func (m *VariantMutation) ClearField(name string) error {
 		return nil
 	case variant.FieldShopifyInventoryItemID:
 		m.ClearShopifyInventoryItemID()
+		return nil
+	case variant.FieldImageID:
+		m.ClearImageID()
 		return nil
 	}
 	return fmt.Errorf("unknown Variant nullable field %s", name)
@@ -23458,13 +23632,16 @@ func (m *VariantMutation) ResetField(name string) error {
 	case variant.FieldShopifyInventoryItemID:
 		m.ResetShopifyInventoryItemID()
 		return nil
+	case variant.FieldImageID:
+		m.ResetImageID()
+		return nil
 	}
 	return fmt.Errorf("unknown Variant field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *VariantMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.merchant != nil {
 		edges = append(edges, variant.EdgeMerchant)
 	}
@@ -23473,6 +23650,9 @@ func (m *VariantMutation) AddedEdges() []string {
 	}
 	if m.inventory_levels != nil {
 		edges = append(edges, variant.EdgeInventoryLevels)
+	}
+	if m.image != nil {
+		edges = append(edges, variant.EdgeImage)
 	}
 	return edges
 }
@@ -23495,13 +23675,17 @@ func (m *VariantMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case variant.EdgeImage:
+		if id := m.image; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *VariantMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedinventory_levels != nil {
 		edges = append(edges, variant.EdgeInventoryLevels)
 	}
@@ -23524,7 +23708,7 @@ func (m *VariantMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *VariantMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedmerchant {
 		edges = append(edges, variant.EdgeMerchant)
 	}
@@ -23533,6 +23717,9 @@ func (m *VariantMutation) ClearedEdges() []string {
 	}
 	if m.clearedinventory_levels {
 		edges = append(edges, variant.EdgeInventoryLevels)
+	}
+	if m.clearedimage {
+		edges = append(edges, variant.EdgeImage)
 	}
 	return edges
 }
@@ -23547,6 +23734,8 @@ func (m *VariantMutation) EdgeCleared(name string) bool {
 		return m.clearedproduct
 	case variant.EdgeInventoryLevels:
 		return m.clearedinventory_levels
+	case variant.EdgeImage:
+		return m.clearedimage
 	}
 	return false
 }
@@ -23560,6 +23749,9 @@ func (m *VariantMutation) ClearEdge(name string) error {
 		return nil
 	case variant.EdgeProduct:
 		m.ClearProduct()
+		return nil
+	case variant.EdgeImage:
+		m.ClearImage()
 		return nil
 	}
 	return fmt.Errorf("unknown Variant unique edge %s", name)
@@ -23577,6 +23769,9 @@ func (m *VariantMutation) ResetEdge(name string) error {
 		return nil
 	case variant.EdgeInventoryLevels:
 		m.ResetInventoryLevels()
+		return nil
+	case variant.EdgeImage:
+		m.ResetImage()
 		return nil
 	}
 	return fmt.Errorf("unknown Variant edge %s", name)

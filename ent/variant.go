@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/mercantile/mercantile/ent/merchant"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -52,6 +53,8 @@ type Variant struct {
 	ShopifyID *int64 `json:"shopify_id,omitempty"`
 	// ShopifyInventoryItemID holds the value of the "shopify_inventory_item_id" field.
 	ShopifyInventoryItemID *int64 `json:"shopify_inventory_item_id,omitempty"`
+	// the image of its product that shows this variant (Shopify's Variant Image); cleared when the image is deleted
+	ImageID *pulid.ID `json:"image_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the VariantQuery when eager-loading is set.
 	Edges        VariantEdges `json:"edges"`
@@ -66,11 +69,13 @@ type VariantEdges struct {
 	Product *Product `json:"product,omitempty"`
 	// InventoryLevels holds the value of the inventory_levels edge.
 	InventoryLevels []*InventoryLevel `json:"inventory_levels,omitempty"`
+	// Image holds the value of the image edge.
+	Image *ProductImage `json:"image,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [3]map[string]int
 
 	namedInventoryLevels map[string][]*InventoryLevel
 }
@@ -106,11 +111,24 @@ func (e VariantEdges) InventoryLevelsOrErr() ([]*InventoryLevel, error) {
 	return nil, &NotLoadedError{edge: "inventory_levels"}
 }
 
+// ImageOrErr returns the Image value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e VariantEdges) ImageOrErr() (*ProductImage, error) {
+	if e.Image != nil {
+		return e.Image, nil
+	} else if e.loadedTypes[3] {
+		return nil, &NotFoundError{label: productimage.Label}
+	}
+	return nil, &NotLoadedError{edge: "image"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Variant) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case variant.FieldImageID:
+			values[i] = &sql.NullScanner{S: new(pulid.ID)}
 		case variant.FieldID, variant.FieldMerchantID, variant.FieldProductID:
 			values[i] = new(pulid.ID)
 		case variant.FieldPrice, variant.FieldCompareAtPrice, variant.FieldWeightGrams, variant.FieldPosition, variant.FieldShopifyID, variant.FieldShopifyInventoryItemID:
@@ -239,6 +257,13 @@ func (_m *Variant) assignValues(columns []string, values []any) error {
 				_m.ShopifyInventoryItemID = new(int64)
 				*_m.ShopifyInventoryItemID = value.Int64
 			}
+		case variant.FieldImageID:
+			if value, ok := values[i].(*sql.NullScanner); !ok {
+				return fmt.Errorf("unexpected type %T for field image_id", values[i])
+			} else if value.Valid {
+				_m.ImageID = new(pulid.ID)
+				*_m.ImageID = *value.S.(*pulid.ID)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -265,6 +290,11 @@ func (_m *Variant) QueryProduct() *ProductQuery {
 // QueryInventoryLevels queries the "inventory_levels" edge of the Variant entity.
 func (_m *Variant) QueryInventoryLevels() *InventoryLevelQuery {
 	return NewVariantClient(_m.config).QueryInventoryLevels(_m)
+}
+
+// QueryImage queries the "image" edge of the Variant entity.
+func (_m *Variant) QueryImage() *ProductImageQuery {
+	return NewVariantClient(_m.config).QueryImage(_m)
 }
 
 // Update returns a builder for updating this Variant.
@@ -341,6 +371,11 @@ func (_m *Variant) String() string {
 	builder.WriteString(", ")
 	if v := _m.ShopifyInventoryItemID; v != nil {
 		builder.WriteString("shopify_inventory_item_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ImageID; v != nil {
+		builder.WriteString("image_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')

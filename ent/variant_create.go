@@ -15,6 +15,7 @@ import (
 	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/merchant"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -227,6 +228,20 @@ func (_c *VariantCreate) SetNillableShopifyInventoryItemID(v *int64) *VariantCre
 	return _c
 }
 
+// SetImageID sets the "image_id" field.
+func (_c *VariantCreate) SetImageID(v pulid.ID) *VariantCreate {
+	_c.mutation.SetImageID(v)
+	return _c
+}
+
+// SetNillableImageID sets the "image_id" field if the given value is not nil.
+func (_c *VariantCreate) SetNillableImageID(v *pulid.ID) *VariantCreate {
+	if v != nil {
+		_c.SetImageID(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *VariantCreate) SetID(v pulid.ID) *VariantCreate {
 	_c.mutation.SetID(v)
@@ -264,6 +279,11 @@ func (_c *VariantCreate) AddInventoryLevels(v ...*InventoryLevel) *VariantCreate
 		ids[i] = v[i].ID
 	}
 	return _c.AddInventoryLevelIDs(ids...)
+}
+
+// SetImage sets the "image" edge to the ProductImage entity.
+func (_c *VariantCreate) SetImage(v *ProductImage) *VariantCreate {
+	return _c.SetImageID(v.ID)
 }
 
 // Mutation returns the VariantMutation object of the builder.
@@ -593,6 +613,23 @@ func (_c *VariantCreate) createSpec() (*Variant, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
+	if nodes := _c.mutation.ImageIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   variant.ImageTable,
+			Columns: []string{variant.ImageColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(productimage.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.ImageID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
 	return _node, _spec
 }
 
@@ -864,6 +901,24 @@ func (u *VariantUpsert) AddShopifyInventoryItemID(v int64) *VariantUpsert {
 // ClearShopifyInventoryItemID clears the value of the "shopify_inventory_item_id" field.
 func (u *VariantUpsert) ClearShopifyInventoryItemID() *VariantUpsert {
 	u.SetNull(variant.FieldShopifyInventoryItemID)
+	return u
+}
+
+// SetImageID sets the "image_id" field.
+func (u *VariantUpsert) SetImageID(v pulid.ID) *VariantUpsert {
+	u.Set(variant.FieldImageID, v)
+	return u
+}
+
+// UpdateImageID sets the "image_id" field to the value that was provided on create.
+func (u *VariantUpsert) UpdateImageID() *VariantUpsert {
+	u.SetExcluded(variant.FieldImageID)
+	return u
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (u *VariantUpsert) ClearImageID() *VariantUpsert {
+	u.SetNull(variant.FieldImageID)
 	return u
 }
 
@@ -1177,6 +1232,27 @@ func (u *VariantUpsertOne) UpdateShopifyInventoryItemID() *VariantUpsertOne {
 func (u *VariantUpsertOne) ClearShopifyInventoryItemID() *VariantUpsertOne {
 	return u.Update(func(s *VariantUpsert) {
 		s.ClearShopifyInventoryItemID()
+	})
+}
+
+// SetImageID sets the "image_id" field.
+func (u *VariantUpsertOne) SetImageID(v pulid.ID) *VariantUpsertOne {
+	return u.Update(func(s *VariantUpsert) {
+		s.SetImageID(v)
+	})
+}
+
+// UpdateImageID sets the "image_id" field to the value that was provided on create.
+func (u *VariantUpsertOne) UpdateImageID() *VariantUpsertOne {
+	return u.Update(func(s *VariantUpsert) {
+		s.UpdateImageID()
+	})
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (u *VariantUpsertOne) ClearImageID() *VariantUpsertOne {
+	return u.Update(func(s *VariantUpsert) {
+		s.ClearImageID()
 	})
 }
 
@@ -1657,6 +1733,27 @@ func (u *VariantUpsertBulk) UpdateShopifyInventoryItemID() *VariantUpsertBulk {
 func (u *VariantUpsertBulk) ClearShopifyInventoryItemID() *VariantUpsertBulk {
 	return u.Update(func(s *VariantUpsert) {
 		s.ClearShopifyInventoryItemID()
+	})
+}
+
+// SetImageID sets the "image_id" field.
+func (u *VariantUpsertBulk) SetImageID(v pulid.ID) *VariantUpsertBulk {
+	return u.Update(func(s *VariantUpsert) {
+		s.SetImageID(v)
+	})
+}
+
+// UpdateImageID sets the "image_id" field to the value that was provided on create.
+func (u *VariantUpsertBulk) UpdateImageID() *VariantUpsertBulk {
+	return u.Update(func(s *VariantUpsert) {
+		s.UpdateImageID()
+	})
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (u *VariantUpsertBulk) ClearImageID() *VariantUpsertBulk {
+	return u.Update(func(s *VariantUpsert) {
+		s.ClearImageID()
 	})
 }
 

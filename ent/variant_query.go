@@ -18,6 +18,7 @@ import (
 	"github.com/mercantile/mercantile/ent/merchant"
 	"github.com/mercantile/mercantile/ent/predicate"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -32,6 +33,7 @@ type VariantQuery struct {
 	withMerchant             *MerchantQuery
 	withProduct              *ProductQuery
 	withInventoryLevels      *InventoryLevelQuery
+	withImage                *ProductImageQuery
 	loadTotal                []func(context.Context, []*Variant) error
 	modifiers                []func(*sql.Selector)
 	withNamedInventoryLevels map[string]*InventoryLevelQuery
@@ -130,6 +132,28 @@ func (_q *VariantQuery) QueryInventoryLevels() *InventoryLevelQuery {
 			sqlgraph.From(variant.Table, variant.FieldID, selector),
 			sqlgraph.To(inventorylevel.Table, inventorylevel.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, variant.InventoryLevelsTable, variant.InventoryLevelsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryImage chains the current query on the "image" edge.
+func (_q *VariantQuery) QueryImage() *ProductImageQuery {
+	query := (&ProductImageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(variant.Table, variant.FieldID, selector),
+			sqlgraph.To(productimage.Table, productimage.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, variant.ImageTable, variant.ImageColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -332,6 +356,7 @@ func (_q *VariantQuery) Clone() *VariantQuery {
 		withMerchant:        _q.withMerchant.Clone(),
 		withProduct:         _q.withProduct.Clone(),
 		withInventoryLevels: _q.withInventoryLevels.Clone(),
+		withImage:           _q.withImage.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -369,6 +394,17 @@ func (_q *VariantQuery) WithInventoryLevels(opts ...func(*InventoryLevelQuery)) 
 		opt(query)
 	}
 	_q.withInventoryLevels = query
+	return _q
+}
+
+// WithImage tells the query-builder to eager-load the nodes that are connected to
+// the "image" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *VariantQuery) WithImage(opts ...func(*ProductImageQuery)) *VariantQuery {
+	query := (&ProductImageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withImage = query
 	return _q
 }
 
@@ -456,10 +492,11 @@ func (_q *VariantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Vari
 	var (
 		nodes       = []*Variant{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withMerchant != nil,
 			_q.withProduct != nil,
 			_q.withInventoryLevels != nil,
+			_q.withImage != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -499,6 +536,12 @@ func (_q *VariantQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Vari
 		if err := _q.loadInventoryLevels(ctx, query, nodes,
 			func(n *Variant) { n.Edges.InventoryLevels = []*InventoryLevel{} },
 			func(n *Variant, e *InventoryLevel) { n.Edges.InventoryLevels = append(n.Edges.InventoryLevels, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withImage; query != nil {
+		if err := _q.loadImage(ctx, query, nodes, nil,
+			func(n *Variant, e *ProductImage) { n.Edges.Image = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -605,6 +648,38 @@ func (_q *VariantQuery) loadInventoryLevels(ctx context.Context, query *Inventor
 	}
 	return nil
 }
+func (_q *VariantQuery) loadImage(ctx context.Context, query *ProductImageQuery, nodes []*Variant, init func(*Variant), assign func(*Variant, *ProductImage)) error {
+	ids := make([]pulid.ID, 0, len(nodes))
+	nodeids := make(map[pulid.ID][]*Variant)
+	for i := range nodes {
+		if nodes[i].ImageID == nil {
+			continue
+		}
+		fk := *nodes[i].ImageID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(productimage.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "image_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *VariantQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -639,6 +714,9 @@ func (_q *VariantQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withProduct != nil {
 			_spec.Node.AddColumnOnce(variant.FieldProductID)
+		}
+		if _q.withImage != nil {
+			_spec.Node.AddColumnOnce(variant.FieldImageID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/predicate"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/pulid"
 )
@@ -280,6 +281,26 @@ func (_u *VariantUpdate) ClearShopifyInventoryItemID() *VariantUpdate {
 	return _u
 }
 
+// SetImageID sets the "image_id" field.
+func (_u *VariantUpdate) SetImageID(v pulid.ID) *VariantUpdate {
+	_u.mutation.SetImageID(v)
+	return _u
+}
+
+// SetNillableImageID sets the "image_id" field if the given value is not nil.
+func (_u *VariantUpdate) SetNillableImageID(v *pulid.ID) *VariantUpdate {
+	if v != nil {
+		_u.SetImageID(*v)
+	}
+	return _u
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (_u *VariantUpdate) ClearImageID() *VariantUpdate {
+	_u.mutation.ClearImageID()
+	return _u
+}
+
 // SetProduct sets the "product" edge to the Product entity.
 func (_u *VariantUpdate) SetProduct(v *Product) *VariantUpdate {
 	return _u.SetProductID(v.ID)
@@ -298,6 +319,11 @@ func (_u *VariantUpdate) AddInventoryLevels(v ...*InventoryLevel) *VariantUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.AddInventoryLevelIDs(ids...)
+}
+
+// SetImage sets the "image" edge to the ProductImage entity.
+func (_u *VariantUpdate) SetImage(v *ProductImage) *VariantUpdate {
+	return _u.SetImageID(v.ID)
 }
 
 // Mutation returns the VariantMutation object of the builder.
@@ -330,6 +356,12 @@ func (_u *VariantUpdate) RemoveInventoryLevels(v ...*InventoryLevel) *VariantUpd
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveInventoryLevelIDs(ids...)
+}
+
+// ClearImage clears the "image" edge to the ProductImage entity.
+func (_u *VariantUpdate) ClearImage() *VariantUpdate {
+	_u.mutation.ClearImage()
+	return _u
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -581,6 +613,35 @@ func (_u *VariantUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(inventorylevel.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ImageCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   variant.ImageTable,
+			Columns: []string{variant.ImageColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(productimage.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ImageIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   variant.ImageTable,
+			Columns: []string{variant.ImageColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(productimage.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {
@@ -858,6 +919,26 @@ func (_u *VariantUpdateOne) ClearShopifyInventoryItemID() *VariantUpdateOne {
 	return _u
 }
 
+// SetImageID sets the "image_id" field.
+func (_u *VariantUpdateOne) SetImageID(v pulid.ID) *VariantUpdateOne {
+	_u.mutation.SetImageID(v)
+	return _u
+}
+
+// SetNillableImageID sets the "image_id" field if the given value is not nil.
+func (_u *VariantUpdateOne) SetNillableImageID(v *pulid.ID) *VariantUpdateOne {
+	if v != nil {
+		_u.SetImageID(*v)
+	}
+	return _u
+}
+
+// ClearImageID clears the value of the "image_id" field.
+func (_u *VariantUpdateOne) ClearImageID() *VariantUpdateOne {
+	_u.mutation.ClearImageID()
+	return _u
+}
+
 // SetProduct sets the "product" edge to the Product entity.
 func (_u *VariantUpdateOne) SetProduct(v *Product) *VariantUpdateOne {
 	return _u.SetProductID(v.ID)
@@ -876,6 +957,11 @@ func (_u *VariantUpdateOne) AddInventoryLevels(v ...*InventoryLevel) *VariantUpd
 		ids[i] = v[i].ID
 	}
 	return _u.AddInventoryLevelIDs(ids...)
+}
+
+// SetImage sets the "image" edge to the ProductImage entity.
+func (_u *VariantUpdateOne) SetImage(v *ProductImage) *VariantUpdateOne {
+	return _u.SetImageID(v.ID)
 }
 
 // Mutation returns the VariantMutation object of the builder.
@@ -908,6 +994,12 @@ func (_u *VariantUpdateOne) RemoveInventoryLevels(v ...*InventoryLevel) *Variant
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveInventoryLevelIDs(ids...)
+}
+
+// ClearImage clears the "image" edge to the ProductImage entity.
+func (_u *VariantUpdateOne) ClearImage() *VariantUpdateOne {
+	_u.mutation.ClearImage()
+	return _u
 }
 
 // Where appends a list predicates to the VariantUpdate builder.
@@ -1189,6 +1281,35 @@ func (_u *VariantUpdateOne) sqlSave(ctx context.Context) (_node *Variant, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(inventorylevel.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ImageCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   variant.ImageTable,
+			Columns: []string{variant.ImageColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(productimage.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ImageIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   variant.ImageTable,
+			Columns: []string{variant.ImageColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(productimage.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

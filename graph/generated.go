@@ -93,15 +93,16 @@ type ComplexityRoot struct {
 	}
 
 	InventoryLevel struct {
-		CreatedAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		OnHand      func(childComplexity int) int
-		Reserved    func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		Variant     func(childComplexity int) int
-		VariantID   func(childComplexity int) int
-		Warehouse   func(childComplexity int) int
-		WarehouseID func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		OnHand           func(childComplexity int) int
+		Reserved         func(childComplexity int) int
+		ShopifyUpdatedAt func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		Variant          func(childComplexity int) int
+		VariantID        func(childComplexity int) int
+		Warehouse        func(childComplexity int) int
+		WarehouseID      func(childComplexity int) int
 	}
 
 	InventoryWarehouseLevel struct {
@@ -371,6 +372,8 @@ type ComplexityRoot struct {
 		CompareAtPrice         func(childComplexity int) int
 		CreatedAt              func(childComplexity int) int
 		ID                     func(childComplexity int) int
+		Image                  func(childComplexity int) int
+		ImageID                func(childComplexity int) int
 		InventoryLevels        func(childComplexity int) int
 		Option1                func(childComplexity int) int
 		Option2                func(childComplexity int) int
@@ -656,6 +659,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InventoryLevel.Reserved(childComplexity), true
+	case "InventoryLevel.shopifyUpdatedAt":
+		if e.ComplexityRoot.InventoryLevel.ShopifyUpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InventoryLevel.ShopifyUpdatedAt(childComplexity), true
 	case "InventoryLevel.updatedAt":
 		if e.ComplexityRoot.InventoryLevel.UpdatedAt == nil {
 			break
@@ -2066,6 +2075,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Variant.ID(childComplexity), true
+	case "Variant.image":
+		if e.ComplexityRoot.Variant.Image == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variant.Image(childComplexity), true
+	case "Variant.imageID":
+		if e.ComplexityRoot.Variant.ImageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Variant.ImageID(childComplexity), true
 	case "Variant.inventoryLevels":
 		if e.ComplexityRoot.Variant.InventoryLevels == nil {
 			break
@@ -2535,6 +2556,8 @@ func (ec *executionContext) childFields_InventoryLevel(ctx context.Context, fiel
 		return ec.fieldContext_InventoryLevel_onHand(ctx, field)
 	case "reserved":
 		return ec.fieldContext_InventoryLevel_reserved(ctx, field)
+	case "shopifyUpdatedAt":
+		return ec.fieldContext_InventoryLevel_shopifyUpdatedAt(ctx, field)
 	case "variant":
 		return ec.fieldContext_InventoryLevel_variant(ctx, field)
 	case "warehouse":
@@ -3025,10 +3048,14 @@ func (ec *executionContext) childFields_Variant(ctx context.Context, field graph
 		return ec.fieldContext_Variant_shopifyID(ctx, field)
 	case "shopifyInventoryItemID":
 		return ec.fieldContext_Variant_shopifyInventoryItemID(ctx, field)
+	case "imageID":
+		return ec.fieldContext_Variant_imageID(ctx, field)
 	case "product":
 		return ec.fieldContext_Variant_product(ctx, field)
 	case "inventoryLevels":
 		return ec.fieldContext_Variant_inventoryLevels(ctx, field)
+	case "image":
+		return ec.fieldContext_Variant_image(ctx, field)
 	case "available":
 		return ec.fieldContext_Variant_available(ctx, field)
 	}
@@ -4629,6 +4656,29 @@ func (ec *executionContext) _InventoryLevel_reserved(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_InventoryLevel_reserved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InventoryLevel_shopifyUpdatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.InventoryLevel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InventoryLevel_shopifyUpdatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ShopifyUpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InventoryLevel_shopifyUpdatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InventoryLevel", field, false, false, "Time")
 }
 
 func (ec *executionContext) _InventoryLevel_variant(ctx context.Context, field graphql.CollectedField, obj *ent.InventoryLevel) (ret graphql.Marshaler) {
@@ -10542,6 +10592,29 @@ func (ec *executionContext) fieldContext_Variant_shopifyInventoryItemID(_ contex
 	return graphql.NewScalarFieldContext("Variant", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Variant_imageID(ctx context.Context, field graphql.CollectedField, obj *ent.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variant_imageID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ImageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *pulid.ID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Variant_imageID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Variant", field, false, false, "ID")
+}
+
 func (ec *executionContext) _Variant_product(ctx context.Context, field graphql.CollectedField, obj *ent.Variant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10601,6 +10674,38 @@ func (ec *executionContext) fieldContext_Variant_inventoryLevels(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_InventoryLevel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Variant_image(ctx context.Context, field graphql.CollectedField, obj *ent.Variant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Variant_image(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Image(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProductImage) graphql.Marshaler {
+			return ec.marshalOProductImage2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋentᚐProductImage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Variant_image(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Variant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductImage(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12613,7 +12718,7 @@ func (ec *executionContext) unmarshalInputCreateVariantInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sku", "optionValues", "price", "compareAtPrice", "barcode", "weightGrams"}
+	fieldsInOrder := [...]string{"sku", "optionValues", "price", "compareAtPrice", "barcode", "weightGrams", "imageID"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12662,6 +12767,13 @@ func (ec *executionContext) unmarshalInputCreateVariantInput(ctx context.Context
 				return it, err
 			}
 			it.WeightGrams = data
+		case "imageID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageID = data
 		}
 	}
 	return it, nil
@@ -12813,7 +12925,7 @@ func (ec *executionContext) unmarshalInputInventoryLevelWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "variantID", "variantIDNEQ", "variantIDIn", "variantIDNotIn", "variantIDGT", "variantIDGTE", "variantIDLT", "variantIDLTE", "variantIDContains", "variantIDHasPrefix", "variantIDHasSuffix", "variantIDEqualFold", "variantIDContainsFold", "warehouseID", "warehouseIDNEQ", "warehouseIDIn", "warehouseIDNotIn", "warehouseIDGT", "warehouseIDGTE", "warehouseIDLT", "warehouseIDLTE", "warehouseIDContains", "warehouseIDHasPrefix", "warehouseIDHasSuffix", "warehouseIDEqualFold", "warehouseIDContainsFold", "onHand", "onHandNEQ", "onHandIn", "onHandNotIn", "onHandGT", "onHandGTE", "onHandLT", "onHandLTE", "reserved", "reservedNEQ", "reservedIn", "reservedNotIn", "reservedGT", "reservedGTE", "reservedLT", "reservedLTE", "hasVariant", "hasVariantWith", "hasWarehouse", "hasWarehouseWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "variantID", "variantIDNEQ", "variantIDIn", "variantIDNotIn", "variantIDGT", "variantIDGTE", "variantIDLT", "variantIDLTE", "variantIDContains", "variantIDHasPrefix", "variantIDHasSuffix", "variantIDEqualFold", "variantIDContainsFold", "warehouseID", "warehouseIDNEQ", "warehouseIDIn", "warehouseIDNotIn", "warehouseIDGT", "warehouseIDGTE", "warehouseIDLT", "warehouseIDLTE", "warehouseIDContains", "warehouseIDHasPrefix", "warehouseIDHasSuffix", "warehouseIDEqualFold", "warehouseIDContainsFold", "onHand", "onHandNEQ", "onHandIn", "onHandNotIn", "onHandGT", "onHandGTE", "onHandLT", "onHandLTE", "reserved", "reservedNEQ", "reservedIn", "reservedNotIn", "reservedGT", "reservedGTE", "reservedLT", "reservedLTE", "shopifyUpdatedAt", "shopifyUpdatedAtNEQ", "shopifyUpdatedAtIn", "shopifyUpdatedAtNotIn", "shopifyUpdatedAtGT", "shopifyUpdatedAtGTE", "shopifyUpdatedAtLT", "shopifyUpdatedAtLTE", "shopifyUpdatedAtIsNil", "shopifyUpdatedAtNotNil", "hasVariant", "hasVariantWith", "hasWarehouse", "hasWarehouseWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13303,6 +13415,76 @@ func (ec *executionContext) unmarshalInputInventoryLevelWhereInput(ctx context.C
 				return it, err
 			}
 			it.ReservedLTE = data
+		case "shopifyUpdatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAt = data
+		case "shopifyUpdatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNEQ = data
+		case "shopifyUpdatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtIn = data
+		case "shopifyUpdatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNotIn = data
+		case "shopifyUpdatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtGT = data
+		case "shopifyUpdatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtGTE = data
+		case "shopifyUpdatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtLT = data
+		case "shopifyUpdatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtLTE = data
+		case "shopifyUpdatedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtIsNil = data
+		case "shopifyUpdatedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shopifyUpdatedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShopifyUpdatedAtNotNil = data
 		case "hasVariant":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasVariant"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -23514,7 +23696,7 @@ func (ec *executionContext) unmarshalInputUpdateVariantInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sku", "optionValues", "price", "compareAtPrice", "barcode", "weightGrams"}
+	fieldsInOrder := [...]string{"sku", "optionValues", "price", "compareAtPrice", "barcode", "weightGrams", "imageID"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23563,6 +23745,13 @@ func (ec *executionContext) unmarshalInputUpdateVariantInput(ctx context.Context
 				return it, err
 			}
 			it.WeightGrams = data
+		case "imageID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageID = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -23714,7 +23903,7 @@ func (ec *executionContext) unmarshalInputVariantWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "productID", "productIDNEQ", "productIDIn", "productIDNotIn", "productIDGT", "productIDGTE", "productIDLT", "productIDLTE", "productIDContains", "productIDHasPrefix", "productIDHasSuffix", "productIDEqualFold", "productIDContainsFold", "sku", "skuNEQ", "skuIn", "skuNotIn", "skuGT", "skuGTE", "skuLT", "skuLTE", "skuContains", "skuHasPrefix", "skuHasSuffix", "skuEqualFold", "skuContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "option1", "option1NEQ", "option1In", "option1NotIn", "option1GT", "option1GTE", "option1LT", "option1LTE", "option1Contains", "option1HasPrefix", "option1HasSuffix", "option1EqualFold", "option1ContainsFold", "option2", "option2NEQ", "option2In", "option2NotIn", "option2GT", "option2GTE", "option2LT", "option2LTE", "option2Contains", "option2HasPrefix", "option2HasSuffix", "option2EqualFold", "option2ContainsFold", "option3", "option3NEQ", "option3In", "option3NotIn", "option3GT", "option3GTE", "option3LT", "option3LTE", "option3Contains", "option3HasPrefix", "option3HasSuffix", "option3EqualFold", "option3ContainsFold", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "compareAtPrice", "compareAtPriceNEQ", "compareAtPriceIn", "compareAtPriceNotIn", "compareAtPriceGT", "compareAtPriceGTE", "compareAtPriceLT", "compareAtPriceLTE", "compareAtPriceIsNil", "compareAtPriceNotNil", "barcode", "barcodeNEQ", "barcodeIn", "barcodeNotIn", "barcodeGT", "barcodeGTE", "barcodeLT", "barcodeLTE", "barcodeContains", "barcodeHasPrefix", "barcodeHasSuffix", "barcodeEqualFold", "barcodeContainsFold", "weightGrams", "weightGramsNEQ", "weightGramsIn", "weightGramsNotIn", "weightGramsGT", "weightGramsGTE", "weightGramsLT", "weightGramsLTE", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "shopifyID", "shopifyIDNEQ", "shopifyIDIn", "shopifyIDNotIn", "shopifyIDGT", "shopifyIDGTE", "shopifyIDLT", "shopifyIDLTE", "shopifyIDIsNil", "shopifyIDNotNil", "shopifyInventoryItemID", "shopifyInventoryItemIDNEQ", "shopifyInventoryItemIDIn", "shopifyInventoryItemIDNotIn", "shopifyInventoryItemIDGT", "shopifyInventoryItemIDGTE", "shopifyInventoryItemIDLT", "shopifyInventoryItemIDLTE", "shopifyInventoryItemIDIsNil", "shopifyInventoryItemIDNotNil", "hasProduct", "hasProductWith", "hasInventoryLevels", "hasInventoryLevelsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "productID", "productIDNEQ", "productIDIn", "productIDNotIn", "productIDGT", "productIDGTE", "productIDLT", "productIDLTE", "productIDContains", "productIDHasPrefix", "productIDHasSuffix", "productIDEqualFold", "productIDContainsFold", "sku", "skuNEQ", "skuIn", "skuNotIn", "skuGT", "skuGTE", "skuLT", "skuLTE", "skuContains", "skuHasPrefix", "skuHasSuffix", "skuEqualFold", "skuContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "option1", "option1NEQ", "option1In", "option1NotIn", "option1GT", "option1GTE", "option1LT", "option1LTE", "option1Contains", "option1HasPrefix", "option1HasSuffix", "option1EqualFold", "option1ContainsFold", "option2", "option2NEQ", "option2In", "option2NotIn", "option2GT", "option2GTE", "option2LT", "option2LTE", "option2Contains", "option2HasPrefix", "option2HasSuffix", "option2EqualFold", "option2ContainsFold", "option3", "option3NEQ", "option3In", "option3NotIn", "option3GT", "option3GTE", "option3LT", "option3LTE", "option3Contains", "option3HasPrefix", "option3HasSuffix", "option3EqualFold", "option3ContainsFold", "price", "priceNEQ", "priceIn", "priceNotIn", "priceGT", "priceGTE", "priceLT", "priceLTE", "compareAtPrice", "compareAtPriceNEQ", "compareAtPriceIn", "compareAtPriceNotIn", "compareAtPriceGT", "compareAtPriceGTE", "compareAtPriceLT", "compareAtPriceLTE", "compareAtPriceIsNil", "compareAtPriceNotNil", "barcode", "barcodeNEQ", "barcodeIn", "barcodeNotIn", "barcodeGT", "barcodeGTE", "barcodeLT", "barcodeLTE", "barcodeContains", "barcodeHasPrefix", "barcodeHasSuffix", "barcodeEqualFold", "barcodeContainsFold", "weightGrams", "weightGramsNEQ", "weightGramsIn", "weightGramsNotIn", "weightGramsGT", "weightGramsGTE", "weightGramsLT", "weightGramsLTE", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "shopifyID", "shopifyIDNEQ", "shopifyIDIn", "shopifyIDNotIn", "shopifyIDGT", "shopifyIDGTE", "shopifyIDLT", "shopifyIDLTE", "shopifyIDIsNil", "shopifyIDNotNil", "shopifyInventoryItemID", "shopifyInventoryItemIDNEQ", "shopifyInventoryItemIDIn", "shopifyInventoryItemIDNotIn", "shopifyInventoryItemIDGT", "shopifyInventoryItemIDGTE", "shopifyInventoryItemIDLT", "shopifyInventoryItemIDLTE", "shopifyInventoryItemIDIsNil", "shopifyInventoryItemIDNotNil", "imageID", "imageIDNEQ", "imageIDIn", "imageIDNotIn", "imageIDGT", "imageIDGTE", "imageIDLT", "imageIDLTE", "imageIDContains", "imageIDHasPrefix", "imageIDHasSuffix", "imageIDIsNil", "imageIDNotNil", "imageIDEqualFold", "imageIDContainsFold", "hasProduct", "hasProductWith", "hasInventoryLevels", "hasInventoryLevelsWith", "hasImage", "hasImageWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24925,6 +25114,111 @@ func (ec *executionContext) unmarshalInputVariantWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.ShopifyInventoryItemIDNotNil = data
+		case "imageID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageID"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageID = data
+		case "imageIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDNEQ = data
+		case "imageIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDIn = data
+		case "imageIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐIDᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDNotIn = data
+		case "imageIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDGT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDGT = data
+		case "imageIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDGTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDGTE = data
+		case "imageIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDLT"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDLT = data
+		case "imageIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDLTE"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDLTE = data
+		case "imageIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDContains"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDContains = data
+		case "imageIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDHasPrefix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDHasPrefix = data
+		case "imageIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDHasSuffix"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDHasSuffix = data
+		case "imageIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDIsNil = data
+		case "imageIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDNotNil = data
+		case "imageIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDEqualFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDEqualFold = data
+		case "imageIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("imageIDContainsFold"))
+			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋinternalᚋpulidᚐID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ImageIDContainsFold = data
 		case "hasProduct":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasProduct"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -24953,6 +25247,20 @@ func (ec *executionContext) unmarshalInputVariantWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HasInventoryLevelsWith = data
+		case "hasImage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasImage"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasImage = data
+		case "hasImageWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasImageWith"))
+			data, err := ec.unmarshalOProductImageWhereInput2ᚕᚖgithubᚗcomᚋmercantileᚋmercantileᚋentᚐProductImageWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasImageWith = data
 		}
 	}
 	return it, nil
@@ -25911,6 +26219,11 @@ func (ec *executionContext) _InventoryLevel(ctx context.Context, sel ast.Selecti
 		case "reserved":
 			out.Values[i] = ec._InventoryLevel_reserved(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "shopifyUpdatedAt":
+			out.Values[i] = ec._InventoryLevel_shopifyUpdatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "variant":
@@ -27699,6 +28012,11 @@ func (ec *executionContext) _Variant(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "imageID":
+			out.Values[i] = ec._Variant_imageID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "product":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -27710,6 +28028,12 @@ func (ec *executionContext) _Variant(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Variant_inventoryLevels(ctx, field, obj)
+				})
+		case "image":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Variant_image(ctx, field, obj)
 				})
 		case "available":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -30311,6 +30635,13 @@ func (ec *executionContext) marshalOProductImage2ᚕᚖgithubᚗcomᚋmercantile
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOProductImage2ᚖgithubᚗcomᚋmercantileᚋmercantileᚋentᚐProductImage(ctx context.Context, sel ast.SelectionSet, v *ent.ProductImage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProductImage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOProductImageStatus2ᚕgithubᚗcomᚋmercantileᚋmercantileᚋentᚋproductimageᚐStatusᚄ(ctx context.Context, v any) ([]productimage.Status, error) {

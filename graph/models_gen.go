@@ -3,9 +3,11 @@
 package graph
 
 import (
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/product"
 	"github.com/mercantile/mercantile/internal/media"
+	"github.com/mercantile/mercantile/internal/pulid"
 )
 
 // Adds delta (negative to remove) to a SKU's on hand in a warehouse.
@@ -56,6 +58,9 @@ type CreateVariantInput struct {
 	CompareAtPrice *int                `json:"compareAtPrice,omitempty"`
 	Barcode        *string             `json:"barcode,omitempty"`
 	WeightGrams    *int                `json:"weightGrams,omitempty"`
+	// One of the product's images, shown for this variant. A product being created has no
+	// images yet.
+	ImageID *pulid.ID `json:"imageID,omitempty"`
 }
 
 // An option a product varies on, with its values in order.
@@ -111,6 +116,8 @@ type UpdateVariantInput struct {
 	CompareAtPrice *int                `json:"compareAtPrice,omitempty"`
 	Barcode        *string             `json:"barcode,omitempty"`
 	WeightGrams    *int                `json:"weightGrams,omitempty"`
+	// One of the product's images, shown for this variant; null unlinks the variant's image.
+	ImageID graphql.Omittable[*pulid.ID] `json:"imageID,omitempty"`
 }
 
 // A header an upload must carry.

@@ -97,8 +97,13 @@ func NewHandler(root ResolverRoot, opts Options) http.Handler {
 	if apqCache == nil {
 		apqCache = lru.New[string](apqCacheSize)
 	}
+	// Rate limits charge a point before anything else, so that documents that never
+	// parse or validate are paid for too, and the rest of the cost once the complexity
+	// limit has computed it: the order of Use is the order they run in.
+	srv.Use(chargeRequest{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apqCache})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(chargeCost{})
 
 	srv.AroundFields(codeResolverErrors)
 	srv.AroundFields(readPlacedOrder)
@@ -250,6 +255,9 @@ func presentError(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if len(appErr.Fields) > 0 {
 			presented.Extensions["errors"] = appErr.Fields
+		}
+		if secs := appErr.RetryAfterSeconds(); secs > 0 {
+			presented.Extensions["retryAfter"] = secs
 		}
 		return presented
 	}

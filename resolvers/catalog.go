@@ -54,10 +54,7 @@ func productInput(in graph.CreateProductInput) catalog.ProductInput {
 		Variants: make([]catalog.VariantInput, len(in.Variants)),
 	}
 	for i, v := range in.Variants {
-		out.Variants[i] = catalog.VariantInput{
-			SKU: &v.Sku, OptionValues: optionValues(v.OptionValues), Price: int64Of(&v.Price),
-			CompareAtPrice: int64Of(v.CompareAtPrice), Barcode: v.Barcode, WeightGrams: v.WeightGrams,
-		}
+		out.Variants[i] = variantInput(*v)
 	}
 	return out
 }
@@ -73,6 +70,7 @@ func variantInput(in graph.CreateVariantInput) catalog.VariantInput {
 	return catalog.VariantInput{
 		SKU: &in.Sku, OptionValues: optionValues(in.OptionValues), Price: int64Of(&in.Price),
 		CompareAtPrice: int64Of(in.CompareAtPrice), Barcode: in.Barcode, WeightGrams: in.WeightGrams,
+		ImageID: imageRef(in.ImageID),
 	}
 }
 
@@ -80,7 +78,25 @@ func variantUpdate(in graph.UpdateVariantInput) catalog.VariantInput {
 	return catalog.VariantInput{
 		SKU: in.Sku, OptionValues: optionValues(in.OptionValues), Price: int64Of(in.Price),
 		CompareAtPrice: int64Of(in.CompareAtPrice), Barcode: in.Barcode, WeightGrams: in.WeightGrams,
+		ImageID: optionalID(in.ImageID),
 	}
+}
+
+// imageRef is a variant's image on creation, where null and absent both mean none.
+func imageRef(id *pulid.ID) catalog.OptionalID {
+	if id == nil {
+		return catalog.OptionalID{}
+	}
+	return catalog.SetTo(id)
+}
+
+// optionalID keeps "absent" (leave as it is) apart from null (clear), as REST does.
+func optionalID(o graphql.Omittable[*pulid.ID]) catalog.OptionalID {
+	id, set := o.ValueOK()
+	if !set {
+		return catalog.OptionalID{}
+	}
+	return catalog.SetTo(id)
 }
 
 func imageInput(in graph.CreateProductImageInput) catalog.ImageInput {

@@ -436,3 +436,57 @@ func TestCatalogMutations(t *testing.T) {
 		}
 	})
 }
+
+// TestVariantImageMutations: GraphQL links a variant to one of its product's images as
+// REST does (the same catalog call): another product's image is invalid naming
+// image_id, an absent imageID leaves the link and null clears it.
+func TestVariantImageMutations(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, db *database.DB) {
+		s := newServer(t, db, db.Client)
+		v := newMerchant(t, db.Client, "shop")
+		ctx := viewer.NewContext(t.Context(), v)
+		newProduct := func(title, sku string) (productID, variantID, imageID string) {
+			t.Helper()
+			p, err := s.catalog.CreateProduct(ctx, catalog.ProductInput{Title: ptr(title), Variants: []catalog.VariantInput{{SKU: ptr(sku), Price: ptr(int64(100))}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, _, err := s.catalog.CreateImage(ctx, pulid.ID(p.ID), catalog.ImageInput{Filename: "a.png", ContentType: "image/png"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.ID, p.Variants[0].ID, img.ID
+		}
+		tee, teeVariant, teeImage := newProduct("Tee", "TEE")
+		_, _, mugImage := newProduct("Mug", "MUG")
+
+		type linked struct {
+			ID      string
+			ImageID *string
+			Image   *struct{ ID, URL string }
+		}
+		const fields = `{ id imageID image { id url } }`
+		update := `mutation($id: ID!, $in: UpdateVariantInput!) { updateVariant(id: $id, input: $in) ` + fields + ` }`
+		var out struct{ UpdateVariant linked }
+		s.data(v, update, map[string]any{"id": teeVariant, "in": map[string]any{"imageID": teeImage}}, &out)
+		if got := out.UpdateVariant; got.ImageID == nil || *got.ImageID != teeImage || got.Image == nil || got.Image.ID != teeImage || got.Image.URL == "" {
+			t.Fatalf("updateVariant imageID: %+v", got)
+		}
+		s.expectError(v, update, map[string]any{"id": teeVariant, "in": map[string]any{"imageID": mugImage}}, "invalid", "image_id")
+		s.data(v, update, map[string]any{"id": teeVariant, "in": map[string]any{"price": 200}}, &out)
+		if out.UpdateVariant.ImageID == nil || *out.UpdateVariant.ImageID != teeImage {
+			t.Fatalf("an update without imageID unlinked it: %+v", out.UpdateVariant)
+		}
+		s.data(v, update, map[string]any{"id": teeVariant, "in": map[string]any{"imageID": nil}}, &out)
+		if out.UpdateVariant.ImageID != nil || out.UpdateVariant.Image != nil {
+			t.Fatalf("imageID: null did not unlink: %+v", out.UpdateVariant)
+		}
+
+		create := `mutation($id: ID!, $in: CreateVariantInput!) { createVariant(productID: $id, input: $in) ` + fields + ` }`
+		s.expectError(v, create, map[string]any{"id": tee, "in": map[string]any{"sku": "TEE-2", "price": 1, "imageID": mugImage}}, "invalid", "image_id")
+		s.expectError(v, `mutation($in: CreateProductInput!) { createProduct(input: $in) { id } }`, map[string]any{"in": map[string]any{
+			"title": "Cap", "variants": []map[string]any{{"sku": "CAP", "price": 1, "imageID": teeImage}},
+		}}, "invalid", "variants[0].image_id")
+	})
+}

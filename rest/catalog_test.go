@@ -507,6 +507,76 @@ func testProductImages(t *testing.T, h *harness) {
 	})
 }
 
+// testVariantImages: a variant's image_id names one of its own product's images; any
+// other is refused with 422 naming the field, and null unlinks it.
+func testVariantImages(t *testing.T, h *harness) {
+	m := h.merchant("variant-images", "")
+	key := m.SecretKey
+	var p, mug catalog.Product
+	h.do(request{method: "POST", path: "/api/v1/products", key: key, body: tshirtBody()}).decode(t, 201, &p)
+	h.do(request{method: "POST", path: "/api/v1/products", key: key, body: map[string]any{
+		"title": "Mug", "variants": []map[string]any{{"sku": "MUG", "price": 900}},
+	}}).decode(t, 201, &mug)
+	image := func(productID string) string {
+		t.Helper()
+		var up imageUpload
+		h.do(request{method: "POST", path: "/api/v1/products/" + productID + "/images", key: key,
+			body: map[string]any{"filename": "a.png", "content_type": "image/png"}}).decode(t, 201, &up)
+		return up.Image.ID
+	}
+	front, mugImage := image(p.ID), image(mug.ID)
+	red := "/api/v1/variants/" + p.Variants[0].ID
+
+	var v catalog.Variant
+	h.do(request{method: "PATCH", path: red, key: key, body: map[string]any{"image_id": front}}).decode(t, 200, &v)
+	if v.ImageID == nil || *v.ImageID != front {
+		t.Fatalf("PATCH image_id: %+v", v)
+	}
+	var got catalog.Product
+	h.do(request{method: "GET", path: "/api/v1/products/" + p.ID, key: m.PublishableKey}).decode(t, 200, &got)
+	if got.Variants[0].ImageID == nil || *got.Variants[0].ImageID != front || got.Variants[1].ImageID != nil {
+		t.Fatalf("product variants %+v", got.Variants)
+	}
+
+	t.Run("refused", func(t *testing.T) {
+		tests := []struct {
+			name, method, path string
+			body               map[string]any
+			status             int
+			field              string
+		}{
+			{"image of another product", "PATCH", red, map[string]any{"image_id": mugImage}, 422, "image_id"},
+			{"no such image", "PATCH", red, map[string]any{"image_id": "img_01HZZZZZZZZZZZZZZZZZZZZZZZ"}, 422, "image_id"},
+			{"not a string", "PATCH", red, map[string]any{"image_id": 7}, 400, "image_id"},
+			{"new variant with another product's image", "POST", "/api/v1/products/" + p.ID + "/variants", map[string]any{
+				"sku": "TSHIRT-RED-L", "option_values": map[string]string{"Color": "Red", "Size": "L"}, "price": 1, "image_id": mugImage,
+			}, 422, "image_id"},
+			{"new product", "POST", "/api/v1/products", map[string]any{
+				"title": "Cap", "variants": []map[string]any{{"sku": "CAP", "price": 1, "image_id": front}},
+			}, 422, "variants[0].image_id"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				expectField(t, h.do(request{method: tt.method, path: tt.path, key: key, body: tt.body}).expectProblem(t, tt.status, "invalid"), tt.field)
+			})
+		}
+		h.do(request{method: "GET", path: red, key: key}).decode(t, 200, &v)
+		if v.ImageID == nil || *v.ImageID != front {
+			t.Fatalf("refused requests changed the variant's image: %+v", v.ImageID)
+		}
+	})
+
+	h.do(request{method: "PATCH", path: red, key: key, body: map[string]any{"price": 2500}}).decode(t, 200, &v)
+	if v.ImageID == nil || *v.ImageID != front {
+		t.Fatalf("a PATCH without image_id unlinked it: %+v", v.ImageID)
+	}
+	r := h.do(request{method: "PATCH", path: red, key: key, body: map[string]any{"image_id": nil}})
+	r.decode(t, 200, &v)
+	if v.ImageID != nil || !bytes.Contains(r.body, []byte(`"image_id":null`)) {
+		t.Fatalf("PATCH image_id null: %s", r.body)
+	}
+}
+
 // TestProductImagesOnS3 runs the image flow against an S3 API (gofakes3), where clients
 // upload to the bucket instead of to this server. It sets the AWS environment, so it
 // cannot run in parallel.

@@ -60,6 +60,10 @@ func routePattern(r *http.Request) string {
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// rateLimited counts refusals by budget (rest, graphql); rateLimitFailOpen counts
+	// requests let through because the limiter's store failed.
+	rateLimited       *prometheus.CounterVec
+	rateLimitFailOpen prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -74,7 +78,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mercantile_ratelimit_refused_total",
+		Help: "Requests and GraphQL operations refused for their rate limit, by budget (rest, graphql).",
+	}, []string{"budget"})
+	m.rateLimitFailOpen = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mercantile_ratelimit_failopen_total",
+		Help: "Requests allowed without a rate limit decision because the limiter's store (Redis) failed.",
+	})
+	reg.MustRegister(m.requests, m.duration, m.rateLimited, m.rateLimitFailOpen)
 	return m
 }
 

@@ -87,7 +87,10 @@ func (a *api) openAPI() map[string]any {
 			"title":   "Mercantile API",
 			"version": "v1",
 			"description": "Catalog, inventory and orders for merchants. Money is an integer count of the currency's minor unit. " +
-				"Errors are RFC 9457 problem+json with a stable `code`. Lists take `limit` (1-250, default 50) and `after` (a cursor).",
+				"Errors are RFC 9457 problem+json with a stable `code`. Lists take `limit` (1-250, default 50) and `after` (a cursor). " +
+				"Requests are rate limited per credential (publishable keys per key and client IP, requests without credentials per client IP): " +
+				"answers carry RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset, and a refusal is 429 `rate_limited` with Retry-After. " +
+				"GraphQL operations are charged their query cost.",
 		},
 		"servers": []map[string]any{{"url": a.cfg.PublicBaseURL}},
 		"paths":   paths,
@@ -129,6 +132,17 @@ func (rt route) operationObject() map[string]any {
 		responses["401"] = problemRef("Missing or invalid credentials (unauthorized).")
 		responses["403"] = problemRef("Credentials valid but not allowed (forbidden).")
 	}
+	if rateLimited(rt.path) {
+		tooMany := problemRef("Over the rate limit (rate_limited): of the credential (a publishable key: per client IP), " +
+			"or of the client IP without one. Retry after Retry-After seconds.")
+		if rt.path == "/graphql" {
+			tooMany = map[string]any{"description": "The operation costs more query points than the credential's budget holds now: " +
+				"it did not run. The error has extensions.code rate_limited and extensions.retryAfter (seconds).",
+				"content": jsonContent("GraphQLResponse")}
+		}
+		tooMany["headers"] = rateLimitHeaders(true)
+		responses["429"] = tooMany
+	}
 	if op.Request != "" {
 		responses["400"] = problemRef("Malformed JSON or unknown fields (invalid).")
 		responses["413"] = problemRef("Body larger than MAX_BODY_BYTES (payload_too_large).")
@@ -162,6 +176,16 @@ func (rt route) operationObject() map[string]any {
 		success["headers"] = map[string]any{replayedHeader: map[string]any{
 			"description": "true when this is the recorded response to an earlier request with the same Idempotency-Key.",
 			"schema":      map[string]any{"type": "string", "enum": []string{"true"}}}}
+	}
+	if rateLimited(rt.path) {
+		headers, _ := success["headers"].(map[string]any)
+		if headers == nil {
+			headers = map[string]any{}
+		}
+		for name, h := range rateLimitHeaders(false) {
+			headers[name] = h
+		}
+		success["headers"] = headers
 	}
 	if op.NotFound != "" {
 		responses["404"] = problemRef(op.NotFound)
@@ -221,6 +245,23 @@ func (rt route) operationObject() map[string]any {
 		out["security"] = []map[string][]string{{"bearer": {}}, {"session": {}}}
 	}
 	return out
+}
+
+// rateLimitHeaders documents the RateLimit-* headers (sent while rate limits are on)
+// and, for a refusal, Retry-After.
+func rateLimitHeaders(refused bool) map[string]any {
+	integer := func(desc string) map[string]any {
+		return map[string]any{"description": desc, "schema": map[string]any{"type": "integer", "minimum": 0}}
+	}
+	h := map[string]any{
+		"RateLimit-Limit":     integer("What the budget holds when full: requests, or GraphQL query cost points."),
+		"RateLimit-Remaining": integer("What can still be spent at once."),
+		"RateLimit-Reset":     integer("Seconds until the budget is full again."),
+	}
+	if refused {
+		h["Retry-After"] = integer("Seconds to wait before sending the request again.")
+	}
+	return h
 }
 
 func (a *api) openAPIJSON(w http.ResponseWriter, _ *http.Request) {
@@ -321,6 +362,8 @@ func list(item string) map[string]any {
 var variantInput = map[string]any{
 	"sku": str, "option_values": map[string]any{"type": "object", "additionalProperties": str},
 	"price": integer, "compare_at_price": integer, "barcode": str, "weight_grams": integer,
+	"image_id": map[string]any{"type": []string{"string", "null"},
+		"description": "One of the product's images (a new product has none yet); null on an update unlinks the variant's image."},
 }
 
 // paymentProps are an order's payment: how it is paid and how far.
@@ -428,6 +471,7 @@ var schemas = map[string]any{
 		"price":            map[string]any{"type": "integer", "description": "In the currency's minor unit (1999 = 19.99)."},
 		"compare_at_price": nullableInt, "currency": str, "barcode": str, "weight_grams": integer, "position": integer,
 		"available":  map[string]any{"type": "integer", "description": "On hand less reserved, over every warehouse."},
+		"image_id":   map[string]any{"type": []string{"string", "null"}, "description": "The product image shown for this variant; null when none is."},
 		"created_at": dateTime, "updated_at": dateTime,
 	}),
 	"Image": object(map[string]any{

@@ -234,6 +234,7 @@ var apiSuites = map[string]func(*testing.T, *harness){
 	"catalog access":    testCatalogAccess,
 	"catalog search":    testCatalogSearch,
 	"product images":    testProductImages,
+	"variant images":    testVariantImages,
 	"warehouses":        testWarehouses,
 	"stock":             testStock,
 	"orders":            testOrderFlow,
@@ -513,6 +514,10 @@ func TestResponsesMatchSchemas(t *testing.T) {
 	created := h.do(request{method: "POST", path: "/api/v1/products", key: m.SecretKey, body: tshirtBody()})
 	var p catalog.Product
 	created.decode(t, 201, &p)
+	imageCreated := h.do(request{method: "POST", path: "/api/v1/products/" + p.ID + "/images", key: m.SecretKey,
+		body: map[string]any{"filename": "front.png", "content_type": "image/png"}})
+	var up imageUpload
+	imageCreated.decode(t, 201, &up)
 	checks := []struct {
 		schema string
 		reply  reply
@@ -525,8 +530,10 @@ func TestResponsesMatchSchemas(t *testing.T) {
 		{"Variant", h.do(request{method: "POST", path: "/api/v1/products/" + p.ID + "/variants", key: m.SecretKey,
 			body: map[string]any{"sku": "TSHIRT-RED-L", "option_values": map[string]string{"Color": "Red", "Size": "L"}, "price": 1999}})},
 		{"Variant", h.do(request{method: "GET", path: "/api/v1/variants/by-sku/TSHIRT-RED-M", key: m.SecretKey})},
-		{"ImageUpload", h.do(request{method: "POST", path: "/api/v1/products/" + p.ID + "/images", key: m.SecretKey,
-			body: map[string]any{"filename": "front.png", "content_type": "image/png"}})},
+		{"ImageUpload", imageCreated},
+		{"Variant", h.do(request{method: "PATCH", path: "/api/v1/variants/" + p.Variants[0].ID, key: m.SecretKey,
+			body: map[string]any{"image_id": up.Image.ID}})},
+		{"Product", h.do(request{method: "GET", path: "/api/v1/products/" + p.ID, key: m.SecretKey})},
 		{"Problem", h.do(request{method: "POST", path: "/api/v1/products", key: m.SecretKey, body: map[string]any{"title": ""}})},
 		{"Merchant", h.do(request{method: "GET", path: "/api/v1/merchant", key: m.SecretKey})},
 		{"APIKeyList", h.do(request{method: "GET", path: "/api/v1/keys", key: m.SecretKey})},

@@ -28,6 +28,7 @@ import (
 	"github.com/mercantile/mercantile/internal/parity"
 	"github.com/mercantile/mercantile/internal/payments"
 	"github.com/mercantile/mercantile/internal/platform/config"
+	"github.com/mercantile/mercantile/internal/platform/ratelimit"
 	"github.com/mercantile/mercantile/internal/shopify"
 )
 
@@ -67,6 +68,10 @@ type Deps struct {
 	// Checks are what /readyz reaches; Draining reports a shutdown in progress.
 	Checks   []Checker
 	Draining func() bool
+	// RateLimiter keeps the rate limit budgets (Redis, or in process on the embedded
+	// default); nil, or Config.RateLimitEnabled false, serves without limits. It fails
+	// open: when it errs, requests go through and are counted.
+	RateLimiter ratelimit.Limiter
 }
 
 type api struct {
@@ -90,6 +95,8 @@ type api struct {
 	graphql     http.Handler
 	playgrnd    http.Handler
 	gatherer    prometheus.Gatherer
+	// limits is nil when requests are not rate limited.
+	limits *rateLimits
 }
 
 // route is one endpoint: how it is served and how it is documented.
@@ -192,6 +199,7 @@ func NewRouter(d Deps) http.Handler {
 		a.draining = func() bool { return false }
 	}
 	m := newMetrics(d.Registry)
+	a.limits = newRateLimits(d.Config, d.RateLimiter, a.log, m)
 
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, exposeRequestID, observe(a.log, m), recoverer(a.log))
@@ -212,9 +220,19 @@ func NewRouter(d Deps) http.Handler {
 		if rt.doc.Idempotent && !rt.doc.Multipart {
 			h = a.idempotent(rt.method+" "+rt.path, h)
 		}
+		// Limited after authentication, which names who pays, and before the handler and
+		// the idempotency store see the request.
+		if a.limits != nil && rateLimited(rt.path) {
+			h = a.limits.limitREST(a.log)(h)
+		}
 		h = a.authenticate(rt.access)(h)
 		if rt.path == "/graphql" {
-			h = a.authenticateGraphQL(rt.handler)
+			// GraphQL has a chain of its own: operations are charged their cost.
+			var gql http.Handler = rt.handler
+			if a.limits != nil {
+				gql = a.limits.chargeGraphQL(gql)
+			}
+			h = a.authenticateGraphQL(gql)
 		}
 		// Uploads are bounded by their signed size and MAX_IMAGE_BYTES instead, imports by
 		// MAX_IMPORT_BYTES.

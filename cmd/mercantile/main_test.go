@@ -93,6 +93,10 @@ func TestEmbeddedDefaultCreatesDemoMerchant(t *testing.T) {
 	if resp.StatusCode != 200 || demo["handle"] != "demo" {
 		t.Fatalf("demo key does not work: %d %v", resp.StatusCode, demo)
 	}
+	// Rate limited in process by default, with the documented burst.
+	if got := resp.Header.Get("RateLimit-Limit"); got != "200" {
+		t.Errorf("RateLimit-Limit %q, want the default burst 200", got)
+	}
 	for _, path := range []string{"/healthz", "/readyz", "/docs", "/playground", "/api/v1/openapi.json", "/metrics"} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -279,6 +283,20 @@ func TestProductionMode(t *testing.T) {
 	opts, _ := redis.ParseURL(kvtest.URL())
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
+	// Rate limits are kept in Redis, where every replica sees them: a request without
+	// credentials is charged to the client's address (the key lives until its budget is
+	// full again, a second or so).
+	anonymous, err := http.Get(base + "/api/v1/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anonymous.Body.Close()
+	if n, err := rdb.Exists(context.Background(), "rate:mercantile:rest:ip:127.0.0.1").Result(); err != nil || n != 1 {
+		t.Errorf("no rate limit budget in Redis for the request: %d %v", n, err)
+	}
+	if got := anonymous.Header.Get("RateLimit-Limit"); got != "100" {
+		t.Errorf("RateLimit-Limit %q, want the per-IP default burst 100", got)
+	}
 	sum := sha256.Sum256([]byte(login.Cookies()[0].Value))
 	if n, err := rdb.Exists(context.Background(), "mercantile:session:"+hex.EncodeToString(sum[:])).Result(); err != nil || n != 1 {
 		t.Fatalf("session not stored in Redis: %d %v", n, err)

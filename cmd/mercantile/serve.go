@@ -40,6 +40,7 @@ import (
 	"github.com/mercantile/mercantile/internal/platform/config"
 	"github.com/mercantile/mercantile/internal/platform/database"
 	"github.com/mercantile/mercantile/internal/platform/kv"
+	"github.com/mercantile/mercantile/internal/platform/ratelimit"
 	"github.com/mercantile/mercantile/internal/shopify"
 	"github.com/mercantile/mercantile/resolvers"
 	"github.com/mercantile/mercantile/rest"
@@ -93,6 +94,28 @@ func openStore(ctx context.Context, cfg config.Config) (kv.Store, func(), error)
 		return nil, nil, fmt.Errorf("redis: cannot reach %s: %w", opts.Addr, err)
 	}
 	return kv.NewRedis(client), func() { _ = client.Close() }, nil
+}
+
+// openRateLimiter returns where rate limit budgets are kept: Redis when REDIS_URL is set,
+// so that every replica shares them, else in process. Redis gets a client of its own: a
+// decision must not queue behind session and cache traffic for a pooled connection, and
+// context deadlines are honoured so that a hung server costs a request the limiter's
+// timeout, not go-redis's 3 s read timeout, before the limiter fails open. Nil when rate
+// limits are off.
+func openRateLimiter(cfg config.Config) (ratelimit.Limiter, func(), error) {
+	switch {
+	case !cfg.RateLimitEnabled:
+		return nil, func() {}, nil
+	case cfg.RedisURL == "":
+		return ratelimit.NewMemory(0), func() {}, nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redis: REDIS_URL is not valid: %w", err)
+	}
+	opts.ContextTimeoutEnabled = true
+	client := redis.NewClient(opts)
+	return ratelimit.NewRedis(client, ratelimit.RedisOptions{Prefix: "mercantile:"}), func() { _ = client.Close() }, nil
 }
 
 // services are the domain services, built once and shared by REST, GraphQL and the CLI.
@@ -192,6 +215,11 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		return err
 	}
 	defer closeStore()
+	limiter, closeLimiter, err := openRateLimiter(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
 	images, mediaHandler, err := media.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -250,11 +278,12 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog,
 		Inventory: svc.inventory, Orders: svc.orders, Emails: svc.emails, Stripe: svc.stripe, Shopify: svc.shopify, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
 		Imports: svc.imports, Exports: svc.exports, Parity: svc.parity,
-		GraphQL:    root.WithLoaders(graph.NewHandler(root, gqlOpts)),
-		Playground: graph.PlaygroundHandler(),
-		Registry:   registry,
-		Checks:     checks,
-		Draining:   draining.Load,
+		GraphQL:     root.WithLoaders(graph.NewHandler(root, gqlOpts)),
+		Playground:  graph.PlaygroundHandler(),
+		Registry:    registry,
+		Checks:      checks,
+		Draining:    draining.Load,
+		RateLimiter: limiter,
 	}
 	if cfg.MetricsAddr == "" {
 		deps.Gatherer = registry

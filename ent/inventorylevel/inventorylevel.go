@@ -30,6 +30,8 @@ const (
 	FieldOnHand = "on_hand"
 	// FieldReserved holds the string denoting the reserved field in the database.
 	FieldReserved = "reserved"
+	// FieldShopifyUpdatedAt holds the string denoting the shopify_updated_at field in the database.
+	FieldShopifyUpdatedAt = "shopify_updated_at"
 	// EdgeMerchant holds the string denoting the merchant edge name in mutations.
 	EdgeMerchant = "merchant"
 	// EdgeVariant holds the string denoting the variant edge name in mutations.
@@ -71,6 +73,7 @@ var Columns = []string{
 	FieldWarehouseID,
 	FieldOnHand,
 	FieldReserved,
+	FieldShopifyUpdatedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -146,6 +149,11 @@ func ByOnHand(opts ...sql.OrderTermOption) OrderOption {
 // ByReserved orders the results by the reserved field.
 func ByReserved(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldReserved, opts...).ToFunc()
+}
+
+// ByShopifyUpdatedAt orders the results by the shopify_updated_at field.
+func ByShopifyUpdatedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldShopifyUpdatedAt, opts...).ToFunc()
 }
 
 // ByMerchantField orders the results by merchant field.

@@ -91,6 +91,11 @@ func Reserved(v int64) predicate.InventoryLevel {
 	return predicate.InventoryLevel(sql.FieldEQ(FieldReserved, v))
 }
 
+// ShopifyUpdatedAt applies equality check predicate on the "shopify_updated_at" field. It's identical to ShopifyUpdatedAtEQ.
+func ShopifyUpdatedAt(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldEQ(FieldShopifyUpdatedAt, v))
+}
+
 // MerchantIDEQ applies the EQ predicate on the "merchant_id" field.
 func MerchantIDEQ(v pulid.ID) predicate.InventoryLevel {
 	return predicate.InventoryLevel(sql.FieldEQ(FieldMerchantID, v))
@@ -459,6 +464,56 @@ func ReservedLT(v int64) predicate.InventoryLevel {
 // ReservedLTE applies the LTE predicate on the "reserved" field.
 func ReservedLTE(v int64) predicate.InventoryLevel {
 	return predicate.InventoryLevel(sql.FieldLTE(FieldReserved, v))
+}
+
+// ShopifyUpdatedAtEQ applies the EQ predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtEQ(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldEQ(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtNEQ applies the NEQ predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNEQ(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldNEQ(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtIn applies the In predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtIn(vs ...time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldIn(FieldShopifyUpdatedAt, vs...))
+}
+
+// ShopifyUpdatedAtNotIn applies the NotIn predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNotIn(vs ...time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldNotIn(FieldShopifyUpdatedAt, vs...))
+}
+
+// ShopifyUpdatedAtGT applies the GT predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtGT(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldGT(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtGTE applies the GTE predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtGTE(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldGTE(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtLT applies the LT predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtLT(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldLT(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtLTE applies the LTE predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtLTE(v time.Time) predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldLTE(FieldShopifyUpdatedAt, v))
+}
+
+// ShopifyUpdatedAtIsNil applies the IsNil predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtIsNil() predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldIsNull(FieldShopifyUpdatedAt))
+}
+
+// ShopifyUpdatedAtNotNil applies the NotNil predicate on the "shopify_updated_at" field.
+func ShopifyUpdatedAtNotNil() predicate.InventoryLevel {
+	return predicate.InventoryLevel(sql.FieldNotNull(FieldShopifyUpdatedAt))
 }
 
 // HasMerchant applies the HasEdge predicate on the "merchant" edge.

@@ -260,6 +260,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "on_hand", Type: field.TypeInt64, Default: 0},
 		{Name: "reserved", Type: field.TypeInt64, Default: 0},
+		{Name: "shopify_updated_at", Type: field.TypeTime, Nullable: true},
 		{Name: "merchant_id", Type: field.TypeString},
 		{Name: "warehouse_id", Type: field.TypeString},
 		{Name: "variant_id", Type: field.TypeString},
@@ -272,19 +273,19 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "inventory_levels_merchants_merchant",
-				Columns:    []*schema.Column{InventoryLevelsColumns[5]},
+				Columns:    []*schema.Column{InventoryLevelsColumns[6]},
 				RefColumns: []*schema.Column{MerchantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "inventory_levels_warehouses_warehouse",
-				Columns:    []*schema.Column{InventoryLevelsColumns[6]},
+				Columns:    []*schema.Column{InventoryLevelsColumns[7]},
 				RefColumns: []*schema.Column{WarehousesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "inventory_levels_variants_inventory_levels",
-				Columns:    []*schema.Column{InventoryLevelsColumns[7]},
+				Columns:    []*schema.Column{InventoryLevelsColumns[8]},
 				RefColumns: []*schema.Column{VariantsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -293,12 +294,12 @@ var (
 			{
 				Name:    "inventorylevel_merchant_id_variant_id_warehouse_id",
 				Unique:  true,
-				Columns: []*schema.Column{InventoryLevelsColumns[5], InventoryLevelsColumns[7], InventoryLevelsColumns[6]},
+				Columns: []*schema.Column{InventoryLevelsColumns[6], InventoryLevelsColumns[8], InventoryLevelsColumns[7]},
 			},
 			{
 				Name:    "inventorylevel_merchant_id_warehouse_id",
 				Unique:  false,
-				Columns: []*schema.Column{InventoryLevelsColumns[5], InventoryLevelsColumns[6]},
+				Columns: []*schema.Column{InventoryLevelsColumns[6], InventoryLevelsColumns[7]},
 			},
 		},
 	}
@@ -932,6 +933,7 @@ var (
 		{Name: "shopify_inventory_item_id", Type: field.TypeInt64, Nullable: true},
 		{Name: "product_id", Type: field.TypeString},
 		{Name: "merchant_id", Type: field.TypeString},
+		{Name: "image_id", Type: field.TypeString, Nullable: true},
 	}
 	// VariantsTable holds the schema information for the "variants" table.
 	VariantsTable = &schema.Table{
@@ -950,6 +952,12 @@ var (
 				Columns:    []*schema.Column{VariantsColumns[16]},
 				RefColumns: []*schema.Column{MerchantsColumns[0]},
 				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "variants_product_images_image",
+				Columns:    []*schema.Column{VariantsColumns[17]},
+				RefColumns: []*schema.Column{ProductImagesColumns[0]},
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -977,6 +985,11 @@ var (
 				Name:    "variant_merchant_id_barcode",
 				Unique:  false,
 				Columns: []*schema.Column{VariantsColumns[16], VariantsColumns[10]},
+			},
+			{
+				Name:    "variant_image_id",
+				Unique:  false,
+				Columns: []*schema.Column{VariantsColumns[17]},
 			},
 		},
 	}
@@ -1136,6 +1149,7 @@ func init() {
 	UsersTable.ForeignKeys[0].RefTable = MerchantsTable
 	VariantsTable.ForeignKeys[0].RefTable = ProductsTable
 	VariantsTable.ForeignKeys[1].RefTable = MerchantsTable
+	VariantsTable.ForeignKeys[2].RefTable = ProductImagesTable
 	WarehousesTable.ForeignKeys[0].RefTable = MerchantsTable
 	WebhookEventsTable.ForeignKeys[0].RefTable = MerchantsTable
 }

@@ -26,6 +26,8 @@ func (InventoryLevel) Fields() []ent.Field {
 		field.String("warehouse_id").GoType(pulidID).Immutable(),
 		field.Int64("on_hand").Default(0),
 		field.Int64("reserved").Default(0),
+		field.Time("shopify_updated_at").Optional().Nillable().
+			Comment("updated_at of the last Shopify inventory_levels/update applied: an older delivery arriving late is ignored"),
 	}
 }
 

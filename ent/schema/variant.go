@@ -37,6 +37,8 @@ func (Variant) Fields() []ent.Field {
 		field.Int("position").Default(1),
 		field.Int64("shopify_id").Optional().Nillable(),
 		field.Int64("shopify_inventory_item_id").Optional().Nillable(),
+		field.String("image_id").GoType(pulidID).Optional().Nillable().
+			Comment("the image of its product that shows this variant (Shopify's Variant Image); cleared when the image is deleted"),
 	}
 }
 
@@ -45,6 +47,9 @@ func (Variant) Edges() []ent.Edge {
 		edge.From("product", Product.Type).Ref("variants").
 			Field("product_id").Unique().Required(),
 		edge.To("inventory_levels", InventoryLevel.Type),
+		// Optional, so the foreign key is ON DELETE SET NULL: deleting an image unlinks
+		// its variants instead of being refused.
+		edge.To("image", ProductImage.Type).Field("image_id").Unique(),
 	}
 }
 
@@ -55,6 +60,9 @@ func (Variant) Indexes() []ent.Index {
 		index.Fields("merchant_id", "shopify_id").Unique(),
 		index.Fields("merchant_id", "shopify_inventory_item_id"),
 		index.Fields("merchant_id", "barcode"),
+		// Without merchant_id first: it serves the foreign key's ON DELETE SET NULL, which
+		// looks variants up by image_id alone whenever an image is deleted.
+		index.Fields("image_id"),
 	}
 }
 

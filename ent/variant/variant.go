@@ -48,12 +48,16 @@ const (
 	FieldShopifyID = "shopify_id"
 	// FieldShopifyInventoryItemID holds the string denoting the shopify_inventory_item_id field in the database.
 	FieldShopifyInventoryItemID = "shopify_inventory_item_id"
+	// FieldImageID holds the string denoting the image_id field in the database.
+	FieldImageID = "image_id"
 	// EdgeMerchant holds the string denoting the merchant edge name in mutations.
 	EdgeMerchant = "merchant"
 	// EdgeProduct holds the string denoting the product edge name in mutations.
 	EdgeProduct = "product"
 	// EdgeInventoryLevels holds the string denoting the inventory_levels edge name in mutations.
 	EdgeInventoryLevels = "inventory_levels"
+	// EdgeImage holds the string denoting the image edge name in mutations.
+	EdgeImage = "image"
 	// Table holds the table name of the variant in the database.
 	Table = "variants"
 	// MerchantTable is the table that holds the merchant relation/edge.
@@ -77,6 +81,13 @@ const (
 	InventoryLevelsInverseTable = "inventory_levels"
 	// InventoryLevelsColumn is the table column denoting the inventory_levels relation/edge.
 	InventoryLevelsColumn = "variant_id"
+	// ImageTable is the table that holds the image relation/edge.
+	ImageTable = "variants"
+	// ImageInverseTable is the table name for the ProductImage entity.
+	// It exists in this package in order to avoid circular dependency with the "productimage" package.
+	ImageInverseTable = "product_images"
+	// ImageColumn is the table column denoting the image relation/edge.
+	ImageColumn = "image_id"
 )
 
 // Columns holds all SQL columns for variant fields.
@@ -98,6 +109,7 @@ var Columns = []string{
 	FieldPosition,
 	FieldShopifyID,
 	FieldShopifyInventoryItemID,
+	FieldImageID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -250,6 +262,11 @@ func ByShopifyInventoryItemID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldShopifyInventoryItemID, opts...).ToFunc()
 }
 
+// ByImageID orders the results by the image_id field.
+func ByImageID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldImageID, opts...).ToFunc()
+}
+
 // ByMerchantField orders the results by merchant field.
 func ByMerchantField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -277,6 +294,13 @@ func ByInventoryLevels(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newInventoryLevelsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByImageField orders the results by image field.
+func ByImageField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newImageStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newMerchantStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -296,5 +320,12 @@ func newInventoryLevelsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(InventoryLevelsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, InventoryLevelsTable, InventoryLevelsColumn),
+	)
+}
+func newImageStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ImageInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, ImageTable, ImageColumn),
 	)
 }

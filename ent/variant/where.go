@@ -136,6 +136,11 @@ func ShopifyInventoryItemID(v int64) predicate.Variant {
 	return predicate.Variant(sql.FieldEQ(FieldShopifyInventoryItemID, v))
 }
 
+// ImageID applies equality check predicate on the "image_id" field. It's identical to ImageIDEQ.
+func ImageID(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldEQ(FieldImageID, v))
+}
+
 // MerchantIDEQ applies the EQ predicate on the "merchant_id" field.
 func MerchantIDEQ(v pulid.ID) predicate.Variant {
 	return predicate.Variant(sql.FieldEQ(FieldMerchantID, v))
@@ -1016,6 +1021,86 @@ func ShopifyInventoryItemIDNotNil() predicate.Variant {
 	return predicate.Variant(sql.FieldNotNull(FieldShopifyInventoryItemID))
 }
 
+// ImageIDEQ applies the EQ predicate on the "image_id" field.
+func ImageIDEQ(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldEQ(FieldImageID, v))
+}
+
+// ImageIDNEQ applies the NEQ predicate on the "image_id" field.
+func ImageIDNEQ(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldNEQ(FieldImageID, v))
+}
+
+// ImageIDIn applies the In predicate on the "image_id" field.
+func ImageIDIn(vs ...pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldIn(FieldImageID, vs...))
+}
+
+// ImageIDNotIn applies the NotIn predicate on the "image_id" field.
+func ImageIDNotIn(vs ...pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldNotIn(FieldImageID, vs...))
+}
+
+// ImageIDGT applies the GT predicate on the "image_id" field.
+func ImageIDGT(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldGT(FieldImageID, v))
+}
+
+// ImageIDGTE applies the GTE predicate on the "image_id" field.
+func ImageIDGTE(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldGTE(FieldImageID, v))
+}
+
+// ImageIDLT applies the LT predicate on the "image_id" field.
+func ImageIDLT(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldLT(FieldImageID, v))
+}
+
+// ImageIDLTE applies the LTE predicate on the "image_id" field.
+func ImageIDLTE(v pulid.ID) predicate.Variant {
+	return predicate.Variant(sql.FieldLTE(FieldImageID, v))
+}
+
+// ImageIDContains applies the Contains predicate on the "image_id" field.
+func ImageIDContains(v pulid.ID) predicate.Variant {
+	vc := string(v)
+	return predicate.Variant(sql.FieldContains(FieldImageID, vc))
+}
+
+// ImageIDHasPrefix applies the HasPrefix predicate on the "image_id" field.
+func ImageIDHasPrefix(v pulid.ID) predicate.Variant {
+	vc := string(v)
+	return predicate.Variant(sql.FieldHasPrefix(FieldImageID, vc))
+}
+
+// ImageIDHasSuffix applies the HasSuffix predicate on the "image_id" field.
+func ImageIDHasSuffix(v pulid.ID) predicate.Variant {
+	vc := string(v)
+	return predicate.Variant(sql.FieldHasSuffix(FieldImageID, vc))
+}
+
+// ImageIDIsNil applies the IsNil predicate on the "image_id" field.
+func ImageIDIsNil() predicate.Variant {
+	return predicate.Variant(sql.FieldIsNull(FieldImageID))
+}
+
+// ImageIDNotNil applies the NotNil predicate on the "image_id" field.
+func ImageIDNotNil() predicate.Variant {
+	return predicate.Variant(sql.FieldNotNull(FieldImageID))
+}
+
+// ImageIDEqualFold applies the EqualFold predicate on the "image_id" field.
+func ImageIDEqualFold(v pulid.ID) predicate.Variant {
+	vc := string(v)
+	return predicate.Variant(sql.FieldEqualFold(FieldImageID, vc))
+}
+
+// ImageIDContainsFold applies the ContainsFold predicate on the "image_id" field.
+func ImageIDContainsFold(v pulid.ID) predicate.Variant {
+	vc := string(v)
+	return predicate.Variant(sql.FieldContainsFold(FieldImageID, vc))
+}
+
 // HasMerchant applies the HasEdge predicate on the "merchant" edge.
 func HasMerchant() predicate.Variant {
 	return predicate.Variant(func(s *sql.Selector) {
@@ -1077,6 +1162,29 @@ func HasInventoryLevels() predicate.Variant {
 func HasInventoryLevelsWith(preds ...predicate.InventoryLevel) predicate.Variant {
 	return predicate.Variant(func(s *sql.Selector) {
 		step := newInventoryLevelsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasImage applies the HasEdge predicate on the "image" edge.
+func HasImage() predicate.Variant {
+	return predicate.Variant(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, ImageTable, ImageColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasImageWith applies the HasEdge predicate on the "image" edge with a given conditions (other predicates).
+func HasImageWith(preds ...predicate.ProductImage) predicate.Variant {
+	return predicate.Variant(func(s *sql.Selector) {
+		step := newImageStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

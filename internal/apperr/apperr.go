@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"entgo.io/ent/privacy"
 
@@ -49,7 +50,10 @@ type Error struct {
 	// Status overrides the HTTP status the code maps to, for the few codes that have two
 	// (invalid is 400 for malformed input and 422 for well-formed but wrong input).
 	Status int
-	cause  error
+	// RetryAfter says when the request may succeed if sent again (rate_limited): REST
+	// sends it as Retry-After, GraphQL as extensions.retryAfter, in whole seconds.
+	RetryAfter time.Duration
+	cause      error
 }
 
 func (e *Error) Error() string {
@@ -76,6 +80,15 @@ func Wrap(err error, code Code, message string) *Error {
 func (e *Error) WithField(field, message string) *Error {
 	e.Fields = append(e.Fields, FieldError{Field: field, Message: message})
 	return e
+}
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up so that a client waiting
+// that long is not refused again; at least 1 when RetryAfter is set, else 0.
+func (e *Error) RetryAfterSeconds() int {
+	if e.RetryAfter <= 0 {
+		return 0
+	}
+	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
 }
 
 // Malformed is a 400 invalid error: the request could not be decoded.

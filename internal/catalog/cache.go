@@ -25,7 +25,7 @@ const (
 	// changes it, so replicas of two versions side by side (a rolling update) never read
 	// each other's entries. Generation keys are shared, so either version's writes retire
 	// both versions' entries.
-	entryPrefix = "mercantile:catalog:v2:"
+	entryPrefix = "mercantile:catalog:v3:"
 )
 
 // cache keeps rendered products and pages as the JSON the API serves, so a hit is

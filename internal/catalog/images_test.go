@@ -2,10 +2,13 @@ package catalog_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/internal/apperr"
@@ -186,4 +189,148 @@ func TestConfirmImage(t *testing.T) {
 			t.Fatalf("confirming a removed image again: %v", err)
 		}
 	})
+}
+
+// TestVariantImage: a variant shows one of its own product's images. An image of another
+// product (or merchant) is refused naming the field, an absent image_id leaves the link,
+// null clears it, and deleting the image clears it too, in the cached product as well.
+func TestVariantImage(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, e env) {
+		store, err := media.NewLocal(t.TempDir(), "http://shop.test", nil, maxImageBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := catalog.NewService(e.db, kv.NewMemory(), store, maxImageBytes)
+		image := func(ctx context.Context, productID string) pulid.ID {
+			t.Helper()
+			img, _, err := svc.CreateImage(ctx, mustID(productID), catalog.ImageInput{Filename: "a.png", ContentType: "image/png"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mustID(img.ID)
+		}
+		p, err := svc.CreateProduct(e.ctx, tshirt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		mug, err := svc.CreateProduct(e.ctx, catalog.ProductInput{Title: ptr("Mug"), Variants: []catalog.VariantInput{{SKU: ptr("MUG"), Price: ptr(int64(900))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		front, back, mugImage := image(e.ctx, p.ID), image(e.ctx, p.ID), image(e.ctx, mug.ID)
+		m := e.db.Client.Merchant.Create().SetName("Other").SetHandle("other").SaveX(viewer.SystemContext(context.Background()))
+		otherCtx := viewer.NewContext(context.Background(), viewer.Viewer{Kind: viewer.KindSecretKey, MerchantID: m.ID, ActorID: "key_o", Role: viewer.RoleOwner})
+		other, err := svc.CreateProduct(otherCtx, tshirt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherImage := image(otherCtx, other.ID)
+		red := mustID(p.Variants[0].ID)
+
+		v, err := svc.UpdateVariant(e.ctx, red, catalog.VariantInput{ImageID: catalog.SetTo(&front)})
+		if err != nil || v.ImageID == nil || *v.ImageID != front.String() {
+			t.Fatalf("linking red to the front image: %+v, %v", v.ImageID, err)
+		}
+		if v, err = svc.UpdateVariant(e.ctx, red, catalog.VariantInput{Price: ptr(int64(2500))}); err != nil || v.ImageID == nil || *v.ImageID != front.String() {
+			t.Fatalf("an update without image_id unlinked the image: %+v, %v", v.ImageID, err)
+		}
+		blue, err := svc.CreateVariant(e.ctx, mustID(p.ID), catalog.VariantInput{SKU: ptr("TSHIRT-BLUE-M"),
+			OptionValues: map[string]string{"Color": "Blue", "Size": "M"}, Price: ptr(int64(1999)), ImageID: catalog.SetTo(&back)})
+		if err != nil || blue.ImageID == nil || *blue.ImageID != back.String() {
+			t.Fatalf("creating a variant with an image: %+v, %v", blue, err)
+		}
+
+		unknown := mustID("img_01HZZZZZZZZZZZZZZZZZZZZZZZ")
+		tests := []struct {
+			name  string
+			write func() error
+			field string
+		}{
+			{"ErrImageOfAnotherProduct", func() error {
+				_, err := svc.UpdateVariant(e.ctx, red, catalog.VariantInput{ImageID: catalog.SetTo(&mugImage)})
+				return err
+			}, "image_id"},
+			{"ErrImageOfAnotherMerchant", func() error {
+				_, err := svc.UpdateVariant(e.ctx, red, catalog.VariantInput{ImageID: catalog.SetTo(&otherImage)})
+				return err
+			}, "image_id"},
+			{"ErrNoSuchImage", func() error {
+				_, err := svc.UpdateVariant(e.ctx, red, catalog.VariantInput{ImageID: catalog.SetTo(&unknown)})
+				return err
+			}, "image_id"},
+			{"ErrNewVariantWithImageOfAnotherProduct", func() error {
+				_, err := svc.CreateVariant(e.ctx, mustID(p.ID), catalog.VariantInput{SKU: ptr("TSHIRT-RED-L"),
+					OptionValues: map[string]string{"Color": "Red", "Size": "L"}, Price: ptr(int64(1)), ImageID: catalog.SetTo(&mugImage)})
+				return err
+			}, "image_id"},
+			{"ErrNewProductWithImage", func() error {
+				in := tshirt()
+				in.Title, in.Variants[0].SKU, in.Variants[1].SKU = ptr("New"), ptr("NEW-1"), ptr("NEW-2")
+				in.Variants[1].ImageID = catalog.SetTo(&front)
+				_, err := svc.CreateProduct(e.ctx, in)
+				return err
+			}, "variants[1].image_id"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ae := apperr.From(tt.write())
+				if ae.Code != apperr.Invalid || ae.HTTPStatus() != http.StatusUnprocessableEntity || len(ae.Fields) != 1 || ae.Fields[0].Field != tt.field {
+					t.Fatalf("got %v %+v, want invalid (422) naming %q", ae.Code, ae.Fields, tt.field)
+				}
+			})
+		}
+		if v, err := svc.Variant(e.ctx, red); err != nil || v.ImageID == nil || *v.ImageID != front.String() || v.Price != 2500 {
+			t.Fatalf("refused writes changed red: %+v, %v", v, err)
+		}
+		if n := e.db.Client.Variant.Query().CountX(e.ctx); n != 4 {
+			t.Fatalf("refused writes created variants: %d", n)
+		}
+
+		if v, err = svc.UpdateVariant(e.ctx, mustID(blue.ID), catalog.VariantInput{ImageID: catalog.SetTo(nil)}); err != nil || v.ImageID != nil {
+			t.Fatalf("null image_id: %+v, %v", v.ImageID, err)
+		}
+
+		// The front image is never uploaded: confirming it deletes it, and the database
+		// unlinks red. The product was read (and cached) before.
+		if got, err := svc.Product(e.ctx, mustID(p.ID)); err != nil || got.Variants[0].ImageID == nil {
+			t.Fatalf("before the deletion: %+v, %v", got.Variants, err)
+		}
+		if err := svc.ConfirmImage(e.ctx, front); err != nil {
+			t.Fatal(err)
+		}
+		if row := e.db.Client.Variant.GetX(e.ctx, red); row.ImageID != nil {
+			t.Fatalf("variant row still names the deleted image %s", *row.ImageID)
+		}
+		got, err := svc.Product(e.ctx, mustID(p.ID))
+		if err != nil || len(got.Images) != 1 || got.Images[0].ID != back.String() || got.Variants[0].ID != red.String() || got.Variants[0].ImageID != nil {
+			t.Fatalf("after the deletion: variants %+v images %+v, %v", got.Variants, got.Images, err)
+		}
+	})
+}
+
+func TestVariantInputImageJSON(t *testing.T) {
+	t.Parallel()
+	img := mustID("img_1")
+	tests := []struct {
+		body string
+		want catalog.OptionalID
+	}{
+		{`{}`, catalog.OptionalID{}},
+		{`{"image_id": null}`, catalog.SetTo(nil)},
+		{`{"image_id": "img_1"}`, catalog.SetTo(&img)},
+	}
+	for _, tt := range tests {
+		var in catalog.VariantInput
+		if err := json.Unmarshal([]byte(tt.body), &in); err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		if diff := cmp.Diff(tt.want, in.ImageID); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.body, diff)
+		}
+	}
+	var in catalog.VariantInput
+	if err := json.Unmarshal([]byte(`{"image_id": 7}`), &in); err == nil {
+		t.Fatal("a number decoded as an image id")
+	}
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"unicode"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/mercantile/mercantile/ent/product"
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/pulid"
 )
 
 // Limits of the catalog; Shopify's where it has one, so imports never exceed them.
@@ -35,6 +37,29 @@ type VariantInput struct {
 	CompareAtPrice *int64            `json:"compare_at_price"`
 	Barcode        *string           `json:"barcode"`
 	WeightGrams    *int              `json:"weight_grams"`
+	// ImageID is one of the product's images, shown for this variant; on an update, null
+	// unlinks the variant from its image.
+	ImageID OptionalID `json:"image_id"`
+}
+
+// OptionalID is an id in a change that can also be cleared. It tells an absent field
+// (leave the value as it is) from null (clear it), which a *pulid.ID cannot: both decode
+// to nil.
+type OptionalID struct {
+	// Set is true when the field was given, null or not.
+	Set bool
+	// ID is the id given, nil for null.
+	ID *pulid.ID
+}
+
+// SetTo returns an OptionalID that was given: id, or null when id is nil.
+func SetTo(id *pulid.ID) OptionalID { return OptionalID{Set: true, ID: id} }
+
+// UnmarshalJSON implements json.Unmarshaler. encoding/json calls it only for a field the
+// object has, so Set stays false for an absent one.
+func (o *OptionalID) UnmarshalJSON(b []byte) error {
+	*o = OptionalID{Set: true}
+	return json.Unmarshal(b, &o.ID)
 }
 
 // ProductInput describes a product to create, or with nil fields, to leave as it is.

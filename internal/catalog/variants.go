@@ -8,6 +8,7 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/predicate"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/platform/database"
@@ -47,8 +48,14 @@ func (s *Service) CreateVariant(ctx context.Context, productID pulid.ID, in Vari
 			existing[[3]string{ev.Option1, ev.Option2, ev.Option3}] = true
 			last = max(last, ev.Position)
 		}
+		var images map[pulid.ID]bool
+		if in.ImageID.ID != nil {
+			if images, err = s.lockImages(ctx, tx, p.ID); err != nil {
+				return err
+			}
+		}
 		var val apperr.Validation
-		nv := checkNewVariants(&val, optionsOf(p), []VariantInput{in}, existing)
+		nv := checkNewVariants(&val, optionsOf(p), []VariantInput{in}, existing, images)
 		if err := val.Err(); err != nil {
 			return renameFields(err, "variants[0].", "")
 		}
@@ -177,6 +184,11 @@ func (s *Service) UpdateVariant(ctx context.Context, id pulid.ID, in VariantInpu
 			}
 			upd.SetWeightGrams(*in.WeightGrams)
 		}
+		if in.ImageID.Set {
+			if err := s.setImage(ctx, tx, &val, upd, row.ProductID, in.ImageID.ID); err != nil {
+				return err
+			}
+		}
 		if in.OptionValues != nil {
 			cols := resolveOptionValues(&val, "", optionsOf(p), in.OptionValues)
 			for _, other := range p.Edges.Variants {
@@ -202,6 +214,39 @@ func (s *Service) UpdateVariant(ctx context.Context, id pulid.ID, in VariantInpu
 		return Variant{}, err
 	}
 	return s.Variant(ctx, id)
+}
+
+// setImage makes id the variant's image, or unlinks its image when id is nil; an image
+// of another product is invalid.
+func (s *Service) setImage(ctx context.Context, tx *ent.Client, val *apperr.Validation, upd *ent.VariantUpdateOne, productID pulid.ID, id *pulid.ID) error {
+	if id == nil {
+		upd.ClearImageID()
+		return nil
+	}
+	images, err := s.lockImages(ctx, tx, productID)
+	if err != nil {
+		return err
+	}
+	if !images[*id] {
+		val.Add("image_id", "must be an image of this product")
+	}
+	upd.SetImageID(*id)
+	return nil
+}
+
+// lockImages returns the ids of a product's images, locked until the transaction ends:
+// an image deleted between this check and the variant's write would fail the write on
+// its foreign key, which would read as a conflict of the variant.
+func (s *Service) lockImages(ctx context.Context, tx *ent.Client, productID pulid.ID) (map[pulid.ID]bool, error) {
+	ids, err := tx.ProductImage.Query().Where(productimage.ProductID(productID)).Modify(s.lockRows).IDs(ctx)
+	if err != nil {
+		return nil, apperr.From(err)
+	}
+	images := make(map[pulid.ID]bool, len(ids))
+	for _, id := range ids {
+		images[id] = true
+	}
+	return images, nil
 }
 
 // DeleteVariant deletes a variant that has no stock history or orders. The last variant

@@ -50,6 +50,7 @@ type Variant struct {
 	WeightGrams    int               `json:"weight_grams"`
 	Position       int               `json:"position"`
 	Available      int64             `json:"available"`
+	ImageID        *string           `json:"image_id"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 }
@@ -107,7 +108,7 @@ func variantView(v *ent.Variant, opts []*ent.ProductOption, currency string) Var
 		ID: v.ID.String(), ProductID: v.ProductID.String(), SKU: v.Sku, Title: v.Title, OptionValues: values,
 		Price: v.Price, CompareAtPrice: v.CompareAtPrice, Currency: currency, Barcode: v.Barcode,
 		WeightGrams: v.WeightGrams, Position: v.Position, Available: Available(v.Edges.InventoryLevels),
-		CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+		ImageID: (*string)(v.ImageID), CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
 	}
 }
 

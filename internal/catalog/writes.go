@@ -57,7 +57,8 @@ func (s *Service) CreateProduct(ctx context.Context, in ProductInput) (Product, 
 		return Product{}, apperr.New(apperr.PayloadTooLarge, "A product has at most %d variants.", MaxVariants).
 			WithField("variants", "too many variants")
 	}
-	variants := checkNewVariants(&val, opts, in.Variants, nil)
+	// A new product has no images yet, so any image_id is refused.
+	variants := checkNewVariants(&val, opts, in.Variants, nil, nil)
 	handle := ""
 	if in.Handle != nil {
 		handle = strings.TrimSpace(*in.Handle)
@@ -109,11 +110,12 @@ type newVariant struct {
 	compareAt *int64
 	barcode   string
 	weight    int
+	imageID   *pulid.ID
 }
 
 // checkNewVariants validates variants to create; existing holds the option combinations
-// the product already has.
-func checkNewVariants(val *apperr.Validation, opts []OptionInput, in []VariantInput, existing map[[3]string]bool) []newVariant {
+// the product already has and images the ids of its images.
+func checkNewVariants(val *apperr.Validation, opts []OptionInput, in []VariantInput, existing map[[3]string]bool, images map[pulid.ID]bool) []newVariant {
 	combos := map[[3]string]bool{}
 	for k := range existing {
 		combos[k] = true
@@ -152,6 +154,12 @@ func checkNewVariants(val *apperr.Validation, opts []OptionInput, in []VariantIn
 				val.Add(field+".barcode", "must be at most %d characters", MaxSKULength)
 			}
 		}
+		if id := vi.ImageID.ID; id != nil {
+			if !images[*id] {
+				val.Add(field+".image_id", "must be an image of this product")
+			}
+			nv.imageID = id
+		}
 		nv.cols = resolveOptionValues(val, field, opts, vi.OptionValues)
 		if combos[nv.cols] {
 			val.Add(field+".option_values", "the combination %q already exists", variantTitle(nv.cols))
@@ -186,7 +194,7 @@ func createVariants(ctx context.Context, tx *ent.Client, productID pulid.ID, vs 
 			SetProductID(productID).SetSku(nv.sku).SetTitle(variantTitle(nv.cols)).
 			SetOption1(nv.cols[0]).SetOption2(nv.cols[1]).SetOption3(nv.cols[2]).
 			SetPrice(nv.price).SetNillableCompareAtPrice(nv.compareAt).SetBarcode(nv.barcode).
-			SetWeightGrams(nv.weight).SetPosition(firstPosition + i)
+			SetWeightGrams(nv.weight).SetPosition(firstPosition + i).SetNillableImageID(nv.imageID)
 	}
 	err := tx.Variant.CreateBulk(builders...).Exec(ctx)
 	if ent.IsConstraintError(err) {

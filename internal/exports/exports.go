@@ -6,7 +6,8 @@
 // Product columns carried by the model: Handle, Title, Body (HTML), Vendor, Type, Tags,
 // Published, Option1-3 Name/Value, Variant SKU, Variant Grams, Variant Inventory Qty (what
 // can still be sold: on hand less reserved, over all warehouses), Variant Price, Variant
-// Compare At Price, Variant Barcode, Image Src, Image Position, Image Alt Text, Status.
+// Compare At Price, Variant Barcode, Image Src, Image Position, Image Alt Text, Variant
+// Image (the URL its Image Src row has, so an import links the same image), Status.
 // Order columns filled: Name, Email, Financial Status, Paid at, Fulfillment Status,
 // Currency, Subtotal, Shipping, Taxes, Total, Created at (when the order was placed at
 // its source, in UTC), Lineitem quantity/name/price/sku, Shipping address columns,
@@ -32,6 +33,7 @@ import (
 	"github.com/mercantile/mercantile/internal/apperr"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
+	"github.com/mercantile/mercantile/internal/pulid"
 	"github.com/mercantile/mercantile/internal/shopifycsv"
 )
 
@@ -124,6 +126,10 @@ func (s *Service) productRows(p *ent.Product, currency string) [][]string {
 	vs, imgs := p.Edges.Variants, p.Edges.Images
 	opts := slices.Clone(p.Edges.Options)
 	slices.SortFunc(opts, func(a, b *ent.ProductOption) int { return a.Position - b.Position })
+	imageURLs := make(map[pulid.ID]string, len(imgs))
+	for _, img := range imgs {
+		imageURLs[img.ID] = s.catalog.ImageURL(img)
+	}
 	n := max(len(vs), len(imgs), 1)
 	rows := make([][]string, n)
 	for i := range rows {
@@ -162,10 +168,13 @@ func (s *Service) productRows(p *ent.Product, currency string) [][]string {
 				set("Variant Compare At Price", shopifycsv.FormatMoney(*v.CompareAtPrice, currency))
 			}
 			set("Variant Barcode", v.Barcode)
+			if v.ImageID != nil {
+				set("Variant Image", imageURLs[*v.ImageID])
+			}
 		}
 		if i < len(imgs) {
 			img := imgs[i]
-			set("Image Src", s.catalog.ImageURL(img))
+			set("Image Src", imageURLs[img.ID])
 			set("Image Position", strconv.Itoa(img.Position))
 			set("Image Alt Text", img.Alt)
 		}

@@ -93,6 +93,25 @@ func records(tb testing.TB, data []byte) [][]string {
 	return recs
 }
 
+// variantImages reads a legacy product CSV's Variant Image column: the URL of each
+// variant row that has one, keyed by handle and option values.
+func variantImages(tb testing.TB, data []byte) map[string]string {
+	tb.Helper()
+	recs := records(tb, data)
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	out := map[string]string{}
+	for _, r := range recs[1:] {
+		if url := r[col["Variant Image"]]; url != "" {
+			key := strings.Join([]string{r[col["Handle"]], r[col["Option1 Value"]], r[col["Option2 Value"]], r[col["Option3 Value"]]}, "|")
+			out[key] = url
+		}
+	}
+	return out
+}
+
 func dialects(t *testing.T, test func(t *testing.T, open func(testing.TB) *database.DB)) {
 	for name, open := range map[string]func(testing.TB) *database.DB{"postgres": dbtest.Postgres, "sqlite": dbtest.SQLite} {
 		t.Run(name, func(t *testing.T) {
@@ -106,7 +125,12 @@ func TestProducts(t *testing.T) {
 	t.Parallel()
 	dialects(t, func(t *testing.T, open func(testing.TB) *database.DB) {
 		db := open(t)
-		for _, name := range []string{"product_template_2024_legacy_headers.csv", "shopifypartners_jewelery.csv", "anfas_al_anoud_products_export_arabic.csv"} {
+		// variantImages counts the file's variant rows with a Variant Image.
+		for name, variantImageRows := range map[string]int{
+			"product_template_2024_legacy_headers.csv":  15,
+			"shopifypartners_jewelery.csv":              6,
+			"anfas_al_anoud_products_export_arabic.csv": 0,
+		} {
 			t.Run("OK round trip "+name, func(t *testing.T) {
 				a := newShop(t, db)
 				a.importFile(t, "shopify_products", fixture(t, name))
@@ -117,6 +141,14 @@ func TestProducts(t *testing.T) {
 				}
 				if len(recs) < 2 {
 					t.Fatal("no rows")
+				}
+				// Each variant keeps the image the file gave it.
+				want := variantImages(t, fixture(t, name))
+				if len(want) != variantImageRows {
+					t.Fatalf("the fixture has %d variant images, want %d", len(want), variantImageRows)
+				}
+				if diff := cmp.Diff(want, variantImages(t, first)); diff != "" {
+					t.Fatalf("Variant Image by variant (-fixture +export):\n%s", diff)
 				}
 				b := newShop(t, db)
 				b.importFile(t, "shopify_products", first)

@@ -18,6 +18,7 @@ import (
 	"github.com/mercantile/mercantile/ent/inventorylevel"
 	"github.com/mercantile/mercantile/ent/inventorymovement"
 	"github.com/mercantile/mercantile/ent/product"
+	"github.com/mercantile/mercantile/ent/productimage"
 	"github.com/mercantile/mercantile/ent/variant"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
@@ -242,6 +243,141 @@ func TestProductFields(t *testing.T) {
 		if _, err := e4.db.Client.Product.Query().Where(product.Handle("لوشن-العنود")).Only(e4.ctx); err != nil {
 			t.Fatalf("Arabic handle: %v", err)
 		}
+	})
+}
+
+// variantImages maps each SKU of the merchant to the source URL of its variant's image
+// ("" for none), checking that every linked image belongs to the variant's product.
+func (e *env) variantImages(tb testing.TB) map[string]string {
+	tb.Helper()
+	got := map[string]string{}
+	for _, v := range e.db.Client.Variant.Query().WithImage().AllX(e.ctx) {
+		got[v.Sku] = ""
+		if img := v.Edges.Image; img != nil {
+			if img.ProductID != v.ProductID {
+				tb.Fatalf("variant %s shows image %s of another product", v.Sku, img.ID)
+			}
+			got[v.Sku] = img.SourceURL
+		}
+	}
+	return got
+}
+
+// TestVariantImage: Shopify's Variant Image links a variant to the product image with
+// that URL, in both dialects; re-importing the file changes nothing.
+func TestVariantImage(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, open func(testing.TB) *database.DB) {
+		db := open(t)
+		t.Run("OK legacy fixture", func(t *testing.T) {
+			e := newEnv(t, db)
+			body := readFixture(t, "product_template_2024_legacy_headers.csv")
+			e.run(t, "shopify_products", body, nil)
+			const photos = "https://burst.shopifycdn.com/photos/"
+			got := e.variantImages(t)
+			// Each row's Variant Image, from the file; only SRT_COT_133 and SRT_COT_211
+			// name the image of their own row's Image Src.
+			want := map[string]string{
+				"SRT_COT_111": photos + "green-t-shirt.jpg?width=1500",
+				"SRT_COT_122": photos + "green-t-shirt.jpg?width=1500",
+				"SRT_COT_133": photos + "green-t-shirt.jpg?width=1500",
+				"SRT_COT_211": photos + "cobalt-blue-t-shirt.jpg?width=1500",
+				"SRT_COT_222": photos + "cobalt-blue-t-shirt.jpg?width=1500",
+				"SRT_COT_233": photos + "cobalt-blue-t-shirt.jpg?width=1500",
+				"SRT_COT_311": photos + "grey-t-shirt.jpg?width=1500",
+				"SRT_COT_322": photos + "grey-t-shirt.jpg?width=1500",
+				"SRT_COT_333": photos + "grey-t-shirt.jpg?width=1500",
+				"SRT_COT_411": photos + "purple-t-shirt.jpg?width=1500",
+				"SRT_COT_422": photos + "purple-t-shirt.jpg?width=1500",
+				"SRT_COT_433": photos + "purple-t-shirt.jpg?width=1500",
+				"PNT_DEN_285": photos + "fashion-model-walks-down-city-street.jpg?width=1500",
+				"PNT_DEN_305": photos + "woman-puts-hand-in-pocket.jpg?width=1500",
+				"PNT_DEN_405": photos + "female-fashion-model-poses-in-city-street.jpg?width=1500",
+				"HAT_GRY_275": "",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("variant images by SKU (-want +got):\n%s", diff)
+			}
+			if c := e.counts(t); c.images != 11 {
+				t.Fatalf("%d images, want the file's 11: variant images are among them", c.images)
+			}
+			before := e.lastUpdate(t)
+			again := e.run(t, "shopify_products", body, nil)
+			checkJob(t, again, importjob.StatusSucceeded, 17, 0, 17, 0)
+			if e.counts(t).images != 11 || !e.lastUpdate(t).Equal(before) {
+				t.Fatalf("re-import wrote: %+v", e.counts(t))
+			}
+			if diff := cmp.Diff(want, e.variantImages(t)); diff != "" {
+				t.Fatalf("after re-import (-want +got):\n%s", diff)
+			}
+		})
+
+		const header = "URL handle,Title,Option1 name,Option1 value,SKU,Price,Product image URL,Variant image URL\n"
+		const cdn = "https://cdn.example.com/"
+		t.Run("OK 2025 dialect adds unknown images last", func(t *testing.T) {
+			e := newEnv(t, db)
+			body := header +
+				"mug,Mug,Color,Red,MUG-R,5," + cdn + "all.jpg," + cdn + "blue.jpg\n" + // an image of a later row
+				"mug,,,Blue,MUG-B,5,," + cdn + "green.jpg\n" + // no Image Src has it: added last
+				"mug,,,Green,MUG-G,5," + cdn + "blue.jpg,\n" +
+				"mug,,,White,MUG-W,5,," + cdn + "green.jpg\n" // the same new image, added once
+			job := e.run(t, "shopify_products", []byte(body), nil)
+			checkJob(t, job, importjob.StatusSucceeded, 4, 4, 0, 0)
+			want := map[string]string{"MUG-R": cdn + "blue.jpg", "MUG-B": cdn + "green.jpg", "MUG-G": "", "MUG-W": cdn + "green.jpg"}
+			if diff := cmp.Diff(want, e.variantImages(t)); diff != "" {
+				t.Fatalf("variant images (-want +got):\n%s", diff)
+			}
+			var order []string
+			for _, img := range e.db.Client.ProductImage.Query().Order(ent.Asc(productimage.FieldPosition)).AllX(e.ctx) {
+				order = append(order, img.SourceURL)
+			}
+			if diff := cmp.Diff([]string{cdn + "all.jpg", cdn + "blue.jpg", cdn + "green.jpg"}, order); diff != "" {
+				t.Fatalf("images in position order (-want +got):\n%s", diff)
+			}
+			again := e.run(t, "shopify_products", []byte(body), nil)
+			checkJob(t, again, importjob.StatusSucceeded, 4, 0, 4, 0)
+			if n := e.counts(t).images; n != 3 {
+				t.Fatalf("re-import added images: %d", n)
+			}
+
+			// With the column an empty cell unlinks; without it the link stays.
+			job = e.run(t, "shopify_products", []byte(header+"mug,Mug,Color,Red,MUG-R,5,"+cdn+"all.jpg,\n"), nil)
+			checkJob(t, job, importjob.StatusSucceeded, 1, 1, 0, 0)
+			job = e.run(t, "shopify_products", []byte("URL handle,Title,Option1 name,Option1 value,SKU,Price\nmug,Mug,Color,Blue,MUG-B,5\n"), nil)
+			checkJob(t, job, importjob.StatusSucceeded, 1, 0, 1, 0)
+			if got := e.variantImages(t); got["MUG-R"] != "" || got["MUG-B"] != cdn+"green.jpg" {
+				t.Fatalf("after the partial files: %v", got)
+			}
+		})
+
+		t.Run("ErrBadURL", func(t *testing.T) {
+			e := newEnv(t, db)
+			body := header +
+				"cap,Cap,Size,S,CAP-S,5,," + cdn + "s.jpg\n" +
+				"cap,,,M,CAP-M,5,,ftp://cdn.example.com/m.jpg\n" +
+				"cap,,,L,CAP-L,5,,/relative.jpg\n"
+			job := e.run(t, "shopify_products", []byte(body), nil)
+			checkJob(t, job, importjob.StatusSucceeded, 3, 1, 0, 2)
+			_, errs, _, err := e.svc.Job(e.ctx, job.ID, 0, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type rowError struct {
+				Row             int
+				Column, Message string
+			}
+			var got []rowError
+			for _, re := range errs {
+				got = append(got, rowError{re.Row, re.Column, re.Message})
+			}
+			const rule = "must be an http or https URL of at most 2048 characters"
+			if diff := cmp.Diff([]rowError{{3, "Variant image URL", rule}, {4, "Variant image URL", rule}}, got); diff != "" {
+				t.Fatalf("row errors (-want +got):\n%s", diff)
+			}
+			if got := e.variantImages(t); len(got) != 1 || got["CAP-S"] != cdn+"s.jpg" {
+				t.Fatalf("variants %v", got)
+			}
+		})
 	})
 }
 

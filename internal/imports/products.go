@@ -33,8 +33,10 @@ import (
 // Body (HTML), Variant SKU, ...) and the 2025 one (URL handle, Description, SKU, ...).
 // Products are matched by handle and variants by option combination (then SKU) within
 // their product: what is unchanged is skipped, what differs is updated, the rest is
-// created. Images are recorded by URL, not downloaded. Stock columns set on_hand in the
-// job's warehouse through the inventory ledger (reason import).
+// created. Images are recorded by URL, not downloaded; a variant's Variant Image names
+// the product image it shows by that URL (added as the last image when the product has
+// no image with it). Stock columns set on_hand in the job's warehouse through the
+// inventory ledger (reason import).
 type ProductImporter struct {
 	client    *ent.Client
 	catalog   *catalog.Service
@@ -51,7 +53,7 @@ type productColumns struct {
 	header                                              []string
 	handle, title, body, vendor, ptype, tags, published int
 	status, sku, price, compare, grams, barcode, qty    int
-	imgSrc, imgPos, imgAlt                              int
+	imgSrc, imgPos, imgAlt, varImg                      int
 	optName, optValue                                   [3]int
 }
 
@@ -84,6 +86,7 @@ func findProductColumns(header []string) (*productColumns, error) {
 		imgSrc:    cols.Index("Image Src", "Product image URL"),
 		imgPos:    cols.Index("Image Position", "Image position"),
 		imgAlt:    cols.Index("Image Alt Text", "Image alt text"),
+		varImg:    cols.Index("Variant Image", "Variant image URL"),
 	}
 	for i := range 3 {
 		n := strconv.Itoa(i + 1)
@@ -167,6 +170,8 @@ type variantLine struct {
 	barcode string
 	grams   int
 	qty     *int64
+	// image is the Variant Image URL: one of the product's images, by source URL.
+	image string
 }
 
 // imageLine is an image named by a row (an image-only row or a variant row).
@@ -334,9 +339,8 @@ func (s *productSession) parseImage(r Row, out *Outcomes) (*imageLine, bool) {
 	if src == "" {
 		return nil, true
 	}
-	u, err := url.Parse(src)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(src) > 2048 {
-		out.Reject(r, c.name(c.imgSrc), "must be an http or https URL of at most 2048 characters")
+	if !validImageURL(src) {
+		out.Reject(r, c.name(c.imgSrc), imageURLRule)
 		return nil, false
 	}
 	img := &imageLine{row: r, src: src, alt: Cell(r.Cells, c.imgAlt)}
@@ -353,6 +357,16 @@ func (s *productSession) parseImage(r Row, out *Outcomes) (*imageLine, bool) {
 		img.position = n
 	}
 	return img, true
+}
+
+// imageURLRule is what validImageURL asks of an image column.
+const imageURLRule = "must be an http or https URL of at most 2048 characters"
+
+// validImageURL reports whether src is an image address an import may record: it is
+// kept, not downloaded, and later shown to clients as the image's URL.
+func validImageURL(src string) bool {
+	u, err := url.Parse(src)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(src) <= 2048
 }
 
 // parseVariant checks a variant row; nil when rejected.
@@ -422,6 +436,11 @@ func (s *productSession) parseVariant(pl *productPlan, r Row, vals [3]string, ou
 	}
 	if prev, dup := skus[vl.sku]; dup {
 		out.Reject(r, c.name(c.sku), "SKU %q is already used on row %d", vl.sku, prev)
+		return nil
+	}
+	vl.image = Cell(r.Cells, c.varImg)
+	if vl.image != "" && !validImageURL(vl.image) {
+		out.Reject(r, c.name(c.varImg), imageURLRule)
 		return nil
 	}
 	if cell := Cell(r.Cells, c.qty); cell != "" {
@@ -692,61 +711,30 @@ func (s *productSession) plan(ctx context.Context, tx *ent.Client, pl *productPl
 		}
 	}
 
-	for _, ch := range accepted {
-		vl := ch.line
-		variantID := pulid.ID("")
-		if ch.match == nil {
-			position++
-			variantID = pulid.New("var")
-			w.newVariants = append(w.newVariants, tx.Variant.Create().SetID(variantID).SetProductID(productID).
-				SetSku(vl.sku).SetTitle(catalog.VariantTitle(vl.cols)).
-				SetOption1(vl.cols[0]).SetOption2(vl.cols[1]).SetOption3(vl.cols[2]).
-				SetPrice(vl.price).SetNillableCompareAtPrice(vl.compare).SetBarcode(vl.barcode).
-				SetWeightGrams(vl.grams).SetPosition(position))
-			w.changed[vl.row.Num] = true
-			touched = true
-		} else {
-			m := ch.match
-			variantID = m.ID
-			if m.Sku != vl.sku || m.Price != vl.price || !sameInt64(m.CompareAtPrice, vl.compare) ||
-				m.Barcode != vl.barcode || m.WeightGrams != vl.grams ||
-				[3]string{m.Option1, m.Option2, m.Option3} != vl.cols {
-				upd := tx.Variant.UpdateOneID(m.ID).SetSku(vl.sku).SetTitle(catalog.VariantTitle(vl.cols)).
-					SetOption1(vl.cols[0]).SetOption2(vl.cols[1]).SetOption3(vl.cols[2]).
-					SetPrice(vl.price).SetBarcode(vl.barcode).SetWeightGrams(vl.grams)
-				if vl.compare != nil {
-					upd.SetCompareAtPrice(*vl.compare)
-				} else {
-					upd.ClearCompareAtPrice()
-				}
-				w.updates = append(w.updates, func(ctx context.Context) error { return upd.Exec(ctx) })
-				w.changed[vl.row.Num] = true
-				touched = true
-			}
-		}
-		if vl.qty != nil {
-			whID, err := s.warehouse(ctx, tx, w)
-			if err != nil {
-				return err
-			}
-			w.levels = append(w.levels, inventory.ImportLevel{VariantID: variantID, ProductID: productID,
-				WarehouseID: whID, SKU: vl.sku, OnHand: *vl.qty})
-			w.levelRows = append(w.levelRows, vl.row)
-		}
-	}
-
 	// Images, by URL: existing ones are kept (their alt text updated), new ones added.
+	// They are planned before the variants, which name them by URL (Variant Image).
 	byURL := map[string]*ent.ProductImage{}
+	imageIDs := map[string]pulid.ID{}
 	nextPos := 0
 	if p != nil {
 		for _, img := range p.Edges.Images {
 			if img.SourceURL != "" {
 				byURL[img.SourceURL] = img
+				imageIDs[img.SourceURL] = img.ID
 			}
 			nextPos = max(nextPos, img.Position)
 		}
 	}
 	v, _ := viewer.FromContext(ctx)
+	addImage := func(src, alt string, pos int) {
+		id := pulid.New("img")
+		name := path.Base(strings.SplitN(src, "?", 2)[0])
+		w.newImages = append(w.newImages, tx.ProductImage.Create().SetID(id).SetProductID(productID).
+			SetStorageKey(media.ObjectKey(v.MerchantID.String(), productID.String(), id.String(), name)).
+			SetSourceURL(src).SetContentType(imageType(name)).SetPosition(pos).SetAlt(alt))
+		imageIDs[src] = id
+		touched = true
+	}
 	for _, il := range pl.images {
 		if out.Rejected(il.row) {
 			continue
@@ -765,14 +753,76 @@ func (s *productSession) plan(ctx context.Context, tx *ent.Client, pl *productPl
 			pos = nextPos + 1
 		}
 		nextPos = max(nextPos, pos)
-		id := pulid.New("img")
-		name := path.Base(strings.SplitN(il.src, "?", 2)[0])
-		w.newImages = append(w.newImages, tx.ProductImage.Create().SetID(id).SetProductID(productID).
-			SetStorageKey(media.ObjectKey(v.MerchantID.String(), productID.String(), id.String(), name)).
-			SetSourceURL(il.src).SetContentType(imageType(name)).SetPosition(pos).SetAlt(il.alt))
+		addImage(il.src, il.alt, pos)
 		w.changed[il.row.Num] = true
-		touched = true
 	}
+	// A Variant Image that is none of the product's images becomes its last image, as
+	// Shopify adds it.
+	for _, ch := range accepted {
+		if src := ch.line.image; src != "" && imageIDs[src] == "" {
+			nextPos++
+			addImage(src, "", nextPos)
+			w.changed[ch.line.row.Num] = true
+		}
+	}
+
+	for _, ch := range accepted {
+		vl := ch.line
+		var imageID *pulid.ID
+		if id, ok := imageIDs[vl.image]; ok {
+			imageID = &id
+		}
+		variantID := pulid.ID("")
+		if ch.match == nil {
+			position++
+			variantID = pulid.New("var")
+			w.newVariants = append(w.newVariants, tx.Variant.Create().SetID(variantID).SetProductID(productID).
+				SetSku(vl.sku).SetTitle(catalog.VariantTitle(vl.cols)).
+				SetOption1(vl.cols[0]).SetOption2(vl.cols[1]).SetOption3(vl.cols[2]).
+				SetPrice(vl.price).SetNillableCompareAtPrice(vl.compare).SetBarcode(vl.barcode).
+				SetWeightGrams(vl.grams).SetPosition(position).SetNillableImageID(imageID))
+			w.changed[vl.row.Num] = true
+			touched = true
+		} else {
+			m := ch.match
+			variantID = m.ID
+			// Without a Variant Image column the file says nothing about the variant's
+			// image, so it stays; with one, an empty cell unlinks it.
+			imageChanged := c.varImg >= 0 && !sameID(m.ImageID, imageID)
+			if m.Sku != vl.sku || m.Price != vl.price || !sameInt64(m.CompareAtPrice, vl.compare) ||
+				m.Barcode != vl.barcode || m.WeightGrams != vl.grams ||
+				[3]string{m.Option1, m.Option2, m.Option3} != vl.cols || imageChanged {
+				upd := tx.Variant.UpdateOneID(m.ID).SetSku(vl.sku).SetTitle(catalog.VariantTitle(vl.cols)).
+					SetOption1(vl.cols[0]).SetOption2(vl.cols[1]).SetOption3(vl.cols[2]).
+					SetPrice(vl.price).SetBarcode(vl.barcode).SetWeightGrams(vl.grams)
+				if vl.compare != nil {
+					upd.SetCompareAtPrice(*vl.compare)
+				} else {
+					upd.ClearCompareAtPrice()
+				}
+				if imageChanged {
+					if imageID != nil {
+						upd.SetImageID(*imageID)
+					} else {
+						upd.ClearImageID()
+					}
+				}
+				w.updates = append(w.updates, func(ctx context.Context) error { return upd.Exec(ctx) })
+				w.changed[vl.row.Num] = true
+				touched = true
+			}
+		}
+		if vl.qty != nil {
+			whID, err := s.warehouse(ctx, tx, w)
+			if err != nil {
+				return err
+			}
+			w.levels = append(w.levels, inventory.ImportLevel{VariantID: variantID, ProductID: productID,
+				WarehouseID: whID, SKU: vl.sku, OnHand: *vl.qty})
+			w.levelRows = append(w.levelRows, vl.row)
+		}
+	}
+
 	if touched {
 		w.reindex = append(w.reindex, productID)
 	}
@@ -791,6 +841,12 @@ func (s *productSession) write(ctx context.Context, tx *ent.Client, w *productWr
 			return apperr.From(err)
 		}
 	}
+	// Images before the variants and variant updates that point at them.
+	for part := range slices.Chunk(w.newImages, 1000) {
+		if err := tx.ProductImage.CreateBulk(part...).Exec(ctx); err != nil {
+			return apperr.From(err)
+		}
+	}
 	for _, u := range w.updates {
 		if err := u(ctx); err != nil {
 			return apperr.From(err)
@@ -798,11 +854,6 @@ func (s *productSession) write(ctx context.Context, tx *ent.Client, w *productWr
 	}
 	for part := range slices.Chunk(w.newVariants, 1000) {
 		if err := tx.Variant.CreateBulk(part...).Exec(ctx); err != nil {
-			return apperr.From(err)
-		}
-	}
-	for part := range slices.Chunk(w.newImages, 1000) {
-		if err := tx.ProductImage.CreateBulk(part...).Exec(ctx); err != nil {
 			return apperr.From(err)
 		}
 	}
@@ -880,6 +931,13 @@ func optionNames(opts []*ent.ProductOption) string {
 }
 
 func sameInt64(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameID(a, b *pulid.ID) bool {
 	if a == nil || b == nil {
 		return a == b
 	}

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/inventorylevel"
@@ -50,10 +51,12 @@ func (s *Service) Set(ctx context.Context, sku, warehouseCode string, onHand int
 // SyncAvailable makes available (on_hand - reserved) of a variant in a warehouse exactly
 // available, because the external system of record said so: the ledger reason is
 // shopify_sync and the ChangeHook is not told (SyncedContext). An equal figure changes
-// nothing, which is what makes the echo of our own push a no-op. It reports whether
-// stock changed.
+// nothing, which is what makes the echo of our own push a no-op. asOf, when set, is when
+// the system of record's figure was current: one not newer than the last applied is
+// stale (deliveries arrive out of order) and changes nothing. It reports whether stock
+// changed.
 // Errors: invalid, not_found, conflict (below reserved), forbidden.
-func (s *Service) SyncAvailable(ctx context.Context, variantID, warehouseID pulid.ID, available int64, note string) (bool, error) {
+func (s *Service) SyncAvailable(ctx context.Context, variantID, warehouseID pulid.ID, available int64, asOf *time.Time, note string) (bool, error) {
 	if err := mayWrite(ctx); err != nil {
 		return false, err
 	}
@@ -74,6 +77,14 @@ func (s *Service) SyncAvailable(ctx context.Context, variantID, warehouseID puli
 		}
 		if lvl, err = s.lockLevel(ctx, tx, lvl.ID); err != nil {
 			return err
+		}
+		if asOf != nil {
+			if lvl.ShopifyUpdatedAt != nil && !asOf.After(*lvl.ShopifyUpdatedAt) {
+				return nil
+			}
+			if err := tx.InventoryLevel.UpdateOneID(lvl.ID).SetShopifyUpdatedAt(*asOf).Exec(ctx); err != nil {
+				return apperr.From(err)
+			}
 		}
 		delta := available + lvl.Reserved - lvl.OnHand
 		if delta == 0 {

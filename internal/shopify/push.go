@@ -28,15 +28,16 @@ import (
 // inventoryLevelPayload is Shopify's inventory_levels/update body. available is null
 // for an item Shopify does not track.
 type inventoryLevelPayload struct {
-	InventoryItemID int64  `json:"inventory_item_id"`
-	LocationID      int64  `json:"location_id"`
-	Available       *int64 `json:"available"`
+	InventoryItemID int64      `json:"inventory_item_id"`
+	LocationID      int64      `json:"location_id"`
+	Available       *int64     `json:"available"`
+	UpdatedAt       *time.Time `json:"updated_at"`
 }
 
 // syncLevel sets available of the variant with the payload's inventory item in the
 // warehouse with its location, without pushing it back (inventory.SyncAvailable). An
-// unknown item or location, or an untracked item, changes nothing; so does the echo of
-// our own push, whose figure is already ours.
+// unknown item or location, or an untracked item, changes nothing; so do the echo of our
+// own push, whose figure is already ours, and a delivery older than the last applied.
 func (s *Service) syncLevel(ctx context.Context, tx *ent.Client, payload []byte) (bool, error) {
 	var p inventoryLevelPayload
 	if err := decode(payload, &p); err != nil {
@@ -59,7 +60,7 @@ func (s *Service) syncLevel(ctx context.Context, tx *ent.Client, payload []byte)
 	if err != nil {
 		return false, apperr.From(err)
 	}
-	return s.inventory.SyncAvailable(ctx, vr.ID, wh.ID, max(*p.Available, 0), "Shopify inventory_levels/update")
+	return s.inventory.SyncAvailable(ctx, vr.ID, wh.ID, max(*p.Available, 0), p.UpdatedAt, "Shopify inventory_levels/update")
 }
 
 // StockHook returns the inventory.ChangeHook that enqueues pushes of changed levels to

@@ -635,6 +635,29 @@ func TestInventoryLevels(t *testing.T) {
 			t.Fatalf("%d movements", n)
 		}
 	})
+	t.Run("OK the newer updated_at wins over a delivery arriving late", func(t *testing.T) {
+		at := func(available, updatedAt string) []byte {
+			return edit(t, body, func(m map[string]any) {
+				m["available"], m["inventory_item_id"], m["updated_at"] = json.Number(available), json.Number("271878346596884015"), updatedAt
+			})
+		}
+		if _, ev := e.deliver(t, "inventory_levels/update", at("12", "2022-01-01T10:00:00Z"), ""); ev.Status != webhookevent.StatusProcessed {
+			t.Fatalf("status %s %s", ev.Status, ev.Error)
+		}
+		// Sent before the one above, delivered after it.
+		if _, ev := e.deliver(t, "inventory_levels/update", at("3", "2022-01-01T09:00:00Z"), ""); ev.Status != webhookevent.StatusIgnored {
+			t.Fatalf("a stale level: %s", ev.Status)
+		}
+		if l := e.level(t, "example-shirt-s"); l.OnHand-l.Reserved != 12 {
+			t.Fatalf("available %d after a stale delivery, want 12", l.OnHand-l.Reserved)
+		}
+		if _, ev := e.deliver(t, "inventory_levels/update", at("4", "2022-01-01T11:00:00Z"), ""); ev.Status != webhookevent.StatusProcessed {
+			t.Fatalf("a newer level: %s %s", ev.Status, ev.Error)
+		}
+		if l := e.level(t, "example-shirt-s"); l.OnHand-l.Reserved != 4 {
+			t.Fatalf("available %d after a newer delivery, want 4", l.OnHand-l.Reserved)
+		}
+	})
 	t.Run("OK a change from Shopify is not pushed back", func(t *testing.T) {
 		if n := e.jobCount(t, "shopify_push_stock"); n != 0 {
 			t.Fatalf("%d pushes enqueued", n)

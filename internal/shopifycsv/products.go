@@ -15,7 +15,7 @@ var ProductsHeader = []string{
 	"Handle", "Title", "Body (HTML)", "Vendor", "Type", "Tags", "Published",
 	"Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
 	"Variant SKU", "Variant Grams", "Variant Inventory Qty", "Variant Price", "Variant Compare At Price",
-	"Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Status",
+	"Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Variant Image", "Status",
 }
 
 // productAliases maps each column the parity check reads to its names in the legacy and

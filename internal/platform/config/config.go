@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -65,6 +66,25 @@ type Config struct {
 
 	GraphQLIntrospection   bool
 	GraphQLComplexityLimit int
+
+	// RateLimitEnabled turns the per-credential and per-IP rate limits on (README: rate
+	// limits). RATE_LIMIT_ENABLED=false or RATE_LIMIT_RPS=0 turns them off.
+	RateLimitEnabled bool
+	// RateLimitRPS and RateLimitBurst limit REST requests per credential: a secret key, a
+	// staff user, or a publishable key from one client IP.
+	RateLimitRPS   int
+	RateLimitBurst int
+	// RateLimitIPRPS and RateLimitIPBurst limit requests without credentials per client IP.
+	RateLimitIPRPS   int
+	RateLimitIPBurst int
+	// RateLimitGraphQLPPS and RateLimitGraphQLBurst limit GraphQL per credential in points
+	// of query cost (the complexity GRAPHQL_COMPLEXITY_LIMIT caps). The burst is at least
+	// GraphQLComplexityLimit, so that any query the server accepts can run.
+	RateLimitGraphQLPPS   int
+	RateLimitGraphQLBurst int
+	// TrustedProxies are the load balancers and proxies whose X-Forwarded-For is believed
+	// when finding a request's client IP. Empty: the client is the TCP peer.
+	TrustedProxies []netip.Prefix
 
 	// DemoMerchant creates a demo merchant on the first start (embedded default).
 	DemoMerchant bool
@@ -186,6 +206,14 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 	c.AutoMigrate = e.boolean("AUTO_MIGRATE", embedded)
 	c.PublicBaseURL = strings.TrimRight(e.str("PUBLIC_BASE_URL", defaultBaseURL(c.HTTPAddr)), "/")
 	c.S3UsePathStyle = e.boolean("S3_USE_PATH_STYLE", c.S3Endpoint != "")
+	c.RateLimitRPS = e.integer("RATE_LIMIT_RPS", 100)
+	c.RateLimitBurst = e.integer("RATE_LIMIT_BURST", 2*c.RateLimitRPS)
+	c.RateLimitIPRPS = e.integer("RATE_LIMIT_IP_RPS", 20)
+	c.RateLimitIPBurst = e.integer("RATE_LIMIT_IP_BURST", 5*c.RateLimitIPRPS)
+	c.RateLimitGraphQLPPS = e.integer("RATE_LIMIT_GRAPHQL_PPS", 10000)
+	c.RateLimitGraphQLBurst = e.integer("RATE_LIMIT_GRAPHQL_BURST", 2*c.GraphQLComplexityLimit)
+	c.RateLimitEnabled = e.boolean("RATE_LIMIT_ENABLED", true) && c.RateLimitRPS != 0
+	c.TrustedProxies = e.prefixes("TRUSTED_PROXIES")
 
 	switch {
 	case c.DatabaseURL == "":
@@ -201,6 +229,26 @@ func parse(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if c.GraphQLComplexityLimit <= 0 {
 		e.fail("GRAPHQL_COMPLEXITY_LIMIT", "must be positive")
+	}
+	if c.RateLimitRPS < 0 {
+		e.fail("RATE_LIMIT_RPS", "must be positive, or 0 to turn rate limits off")
+	}
+	if c.RateLimitEnabled {
+		for _, v := range []struct {
+			name  string
+			value int
+		}{
+			{"RATE_LIMIT_BURST", c.RateLimitBurst},
+			{"RATE_LIMIT_IP_RPS", c.RateLimitIPRPS}, {"RATE_LIMIT_IP_BURST", c.RateLimitIPBurst},
+			{"RATE_LIMIT_GRAPHQL_PPS", c.RateLimitGraphQLPPS},
+		} {
+			if v.value <= 0 {
+				e.fail(v.name, "must be positive (RATE_LIMIT_ENABLED=false turns rate limits off)")
+			}
+		}
+		if c.RateLimitGraphQLBurst < c.GraphQLComplexityLimit {
+			e.fail("RATE_LIMIT_GRAPHQL_BURST", "must be at least GRAPHQL_COMPLEXITY_LIMIT (%d), or the costliest queries allowed could never run", c.GraphQLComplexityLimit)
+		}
 	}
 	e.httpURL("S3_ENDPOINT", c.S3Endpoint)
 	e.httpURL("S3_PUBLIC_BASE_URL", c.S3PublicBaseURL)
@@ -361,6 +409,25 @@ func (r *reader) sendGridTemplates() map[string]string {
 			}
 			out[kind] = v
 		}
+	}
+	return out
+}
+
+// prefixes reads a comma-separated list of CIDR prefixes or bare addresses (a bare
+// address is a prefix of its full length).
+func (r *reader) prefixes(name string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range r.list(name) {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				r.fail(name, "must be a comma-separated list of IP addresses or CIDR prefixes (10.0.0.0/8), got %q", item)
+				continue
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
 	}
 	return out
 }

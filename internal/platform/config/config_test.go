@@ -152,3 +152,82 @@ func TestParseStripe(t *testing.T) {
 		t.Errorf("a webhook secret without whsec_ gave %v", err)
 	}
 }
+
+func TestParseRateLimits(t *testing.T) {
+	t.Run("OK defaults are on and generous", func(t *testing.T) {
+		c, err := parse(lookupFrom(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.RateLimitEnabled || c.RateLimitRPS != 100 || c.RateLimitBurst != 200 || c.RateLimitIPRPS != 20 || c.RateLimitIPBurst != 100 ||
+			c.RateLimitGraphQLPPS != 10000 || c.RateLimitGraphQLBurst != 2*c.GraphQLComplexityLimit || c.TrustedProxies != nil {
+			t.Fatalf("rate limit defaults: %+v", c)
+		}
+	})
+	t.Run("OK bursts follow their rates unless set", func(t *testing.T) {
+		c, err := parse(lookupFrom(map[string]string{"RATE_LIMIT_RPS": "7", "RATE_LIMIT_IP_RPS": "3", "GRAPHQL_COMPLEXITY_LIMIT": "500"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RateLimitBurst != 14 || c.RateLimitIPBurst != 15 || c.RateLimitGraphQLBurst != 1000 {
+			t.Fatalf("derived bursts: %d %d %d", c.RateLimitBurst, c.RateLimitIPBurst, c.RateLimitGraphQLBurst)
+		}
+		c, err = parse(lookupFrom(map[string]string{"RATE_LIMIT_RPS": "7", "RATE_LIMIT_BURST": "9"}))
+		if err != nil || c.RateLimitBurst != 9 {
+			t.Fatalf("RATE_LIMIT_BURST=9: %d, %v", c.RateLimitBurst, err)
+		}
+	})
+	t.Run("OK off by RATE_LIMIT_ENABLED or RATE_LIMIT_RPS=0", func(t *testing.T) {
+		for _, env := range []map[string]string{{"RATE_LIMIT_ENABLED": "false"}, {"RATE_LIMIT_RPS": "0"}} {
+			c, err := parse(lookupFrom(env))
+			if err != nil || c.RateLimitEnabled {
+				t.Errorf("%v: enabled %v, %v", env, c.RateLimitEnabled, err)
+			}
+		}
+		// Limits that are off are not checked.
+		if _, err := parse(lookupFrom(map[string]string{"RATE_LIMIT_ENABLED": "false", "RATE_LIMIT_GRAPHQL_BURST": "1"})); err != nil {
+			t.Errorf("a disabled limit was validated: %v", err)
+		}
+	})
+	t.Run("OK trusted proxies", func(t *testing.T) {
+		c, err := parse(lookupFrom(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7 ,fd00::/8"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"10.0.0.0/8", "192.168.1.7/32", "fd00::/8"}
+		if len(c.TrustedProxies) != len(want) {
+			t.Fatalf("TRUSTED_PROXIES parsed to %v", c.TrustedProxies)
+		}
+		for i, p := range c.TrustedProxies {
+			if p.String() != want[i] {
+				t.Errorf("prefix %d = %s, want %s", i, p, want[i])
+			}
+		}
+	})
+	t.Run("ErrInvalid every bad value is named", func(t *testing.T) {
+		_, err := parse(lookupFrom(map[string]string{
+			"RATE_LIMIT_BURST": "0", "RATE_LIMIT_IP_RPS": "-1", "RATE_LIMIT_IP_BURST": "x",
+			"RATE_LIMIT_GRAPHQL_PPS": "0", "RATE_LIMIT_ENABLED": "sometimes", "TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal",
+		}))
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		for _, name := range []string{"RATE_LIMIT_BURST", "RATE_LIMIT_IP_RPS", "RATE_LIMIT_IP_BURST", "RATE_LIMIT_GRAPHQL_PPS", "RATE_LIMIT_ENABLED", "TRUSTED_PROXIES"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("error %q does not name %s", err, name)
+			}
+		}
+		if _, err := parse(lookupFrom(map[string]string{"RATE_LIMIT_RPS": "-5"})); err == nil || !strings.Contains(err.Error(), "RATE_LIMIT_RPS") {
+			t.Errorf("RATE_LIMIT_RPS=-5 gave %v", err)
+		}
+	})
+	t.Run("ErrInvalid GraphQL burst below the complexity limit", func(t *testing.T) {
+		_, err := parse(lookupFrom(map[string]string{"GRAPHQL_COMPLEXITY_LIMIT": "5000", "RATE_LIMIT_GRAPHQL_BURST": "4999"}))
+		if err == nil || !strings.Contains(err.Error(), "RATE_LIMIT_GRAPHQL_BURST") || !strings.Contains(err.Error(), "5000") {
+			t.Fatalf("a burst below the complexity limit gave %v", err)
+		}
+		if _, err := parse(lookupFrom(map[string]string{"GRAPHQL_COMPLEXITY_LIMIT": "5000", "RATE_LIMIT_GRAPHQL_BURST": "5000"})); err != nil {
+			t.Fatalf("a burst equal to the complexity limit: %v", err)
+		}
+	})
+}

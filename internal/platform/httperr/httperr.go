@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -42,6 +43,9 @@ func Write(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		fields = []apperr.FieldError{}
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
+	if s := e.RetryAfterSeconds(); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(Document{
 		Type:      TypeBase + string(e.Code),

@@ -1,0 +1,2 @@
+-- add column "shopify_updated_at" to table: "inventory_levels"
+ALTER TABLE `inventory_levels` ADD COLUMN `shopify_updated_at` datetime NULL;
