@@ -76,12 +76,35 @@ type orderPayload struct {
 	} `json:"line_items"`
 }
 
-// lineQuantity is what the order now holds of its i-th line.
-func (p orderPayload) lineQuantity(i int) int {
-	if q := p.LineItems[i].CurrentQuantity; q != nil {
-		return *q
+// heldLine is a line the order still holds: after order edits and removals, with its
+// price in minor units.
+type heldLine struct {
+	shopifyID           int64
+	sku                 string
+	title, variantTitle string
+	quantity            int
+	price               int64
+}
+
+// heldLines returns the payload's lines whose current quantity is above zero.
+func (p orderPayload) heldLines() ([]heldLine, error) {
+	var out []heldLine
+	for _, li := range p.LineItems {
+		quantity := li.Quantity
+		if li.CurrentQuantity != nil {
+			quantity = *li.CurrentQuantity
+		}
+		if quantity <= 0 {
+			continue
+		}
+		price, err := parseMoney(li.Price)
+		if err != nil {
+			return nil, malformed("order line", err)
+		}
+		out = append(out, heldLine{shopifyID: li.ID, sku: truncate(strings.TrimSpace(deref(li.SKU)), 64), title: li.Title,
+			variantTitle: deref(li.VariantTitle), quantity: quantity, price: price})
 	}
-	return p.LineItems[i].Quantity
+	return out, nil
 }
 
 // stockState is what an order holds of our stock.
@@ -122,6 +145,10 @@ func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Mercha
 	if err != nil {
 		return false, malformed("order", err)
 	}
+	lines, err := p.heldLines()
+	if err != nil {
+		return false, err
+	}
 	ctx = inventory.SyncedContext(ctx)
 	existing, err := tx.Order.Query().Where(order.ShopifyID(p.ID)).WithShipments(func(q *ent.ShipmentQuery) { q.WithLineItems() }).
 		WithLineItems().Only(ctx)
@@ -140,8 +167,8 @@ func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Mercha
 	if len(currency) != 3 {
 		currency = m.Currency
 	}
-	if existing != nil && linesEdited(existing.Edges.LineItems, p) {
-		if err := s.applyEdit(ctx, tx, existing, p); err != nil {
+	if existing != nil && linesEdited(existing.Edges.LineItems, lines) {
+		if err := s.applyEdit(ctx, tx, existing, p, lines); err != nil {
 			return false, err
 		}
 	}
@@ -164,7 +191,7 @@ func (s *Service) upsertOrder(ctx context.Context, tx *ent.Client, m *ent.Mercha
 		if existing, err = create.Save(ctx); err != nil {
 			return false, apperr.From(err)
 		}
-		if err := s.writeOrderLines(ctx, tx, existing, p); err != nil {
+		if err := s.writeOrderLines(ctx, tx, existing, lines); err != nil {
 			return false, err
 		}
 	}
@@ -219,11 +246,11 @@ func (p orderPayload) amounts() ([4]int64, error) {
 }
 
 // writeOrderLines writes the order's lines, linked to our variants by SKU.
-func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Order, p orderPayload) error {
+func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Order, lines []heldLine) error {
 	var skus []string
-	for _, li := range p.LineItems {
-		if sku := strings.TrimSpace(deref(li.SKU)); sku != "" {
-			skus = append(skus, sku)
+	for _, l := range lines {
+		if l.sku != "" {
+			skus = append(skus, l.sku)
 		}
 	}
 	variants, err := tx.Variant.Query().Where(variant.SkuIn(skus...)).All(ctx)
@@ -234,21 +261,12 @@ func (s *Service) writeOrderLines(ctx context.Context, tx *ent.Client, o *ent.Or
 	for _, v := range variants {
 		bySKU[v.Sku] = v
 	}
-	creates := make([]*ent.OrderLineItemCreate, 0, len(p.LineItems))
-	for i, li := range p.LineItems {
-		quantity := p.lineQuantity(i)
-		if quantity <= 0 {
-			continue
-		}
-		price, err := parseMoney(li.Price)
-		if err != nil {
-			return malformed("order line", err)
-		}
-		sku := strings.TrimSpace(deref(li.SKU))
-		c := tx.OrderLineItem.Create().SetOrderID(o.ID).SetSku(truncate(sku, 64)).SetTitle(li.Title).
-			SetVariantTitle(deref(li.VariantTitle)).SetQuantity(quantity).SetUnitPrice(price).
-			SetTotal(price * int64(quantity)).SetShopifyLineItemID(li.ID)
-		if v := bySKU[sku]; v != nil {
+	creates := make([]*ent.OrderLineItemCreate, 0, len(lines))
+	for _, l := range lines {
+		c := tx.OrderLineItem.Create().SetOrderID(o.ID).SetSku(l.sku).SetTitle(l.title).
+			SetVariantTitle(l.variantTitle).SetQuantity(l.quantity).SetUnitPrice(l.price).
+			SetTotal(l.price * int64(l.quantity)).SetShopifyLineItemID(l.shopifyID)
+		if v := bySKU[l.sku]; v != nil {
 			c.SetVariantID(v.ID)
 		}
 		creates = append(creates, c)
@@ -266,7 +284,7 @@ type lineKey struct {
 
 // linesEdited says whether the payload's lines differ from the recorded ones: lines added
 // or removed, or their quantities or prices changed by an order edit in Shopify.
-func linesEdited(recorded []*ent.OrderLineItem, p orderPayload) bool {
+func linesEdited(recorded []*ent.OrderLineItem, lines []heldLine) bool {
 	count := map[lineKey]int{}
 	for _, li := range recorded {
 		k := lineKey{sku: li.Sku, quantity: li.Quantity, price: li.UnitPrice}
@@ -275,16 +293,8 @@ func linesEdited(recorded []*ent.OrderLineItem, p orderPayload) bool {
 		}
 		count[k]++
 	}
-	for i, li := range p.LineItems {
-		quantity := p.lineQuantity(i)
-		if quantity <= 0 {
-			continue
-		}
-		price, err := parseMoney(li.Price)
-		if err != nil {
-			return true
-		}
-		k := lineKey{shopifyID: li.ID, sku: truncate(strings.TrimSpace(deref(li.SKU)), 64), quantity: quantity, price: price}
+	for _, l := range lines {
+		k := lineKey{shopifyID: l.shopifyID, sku: l.sku, quantity: l.quantity, price: l.price}
 		if count[k] == 0 {
 			return true
 		}
@@ -303,7 +313,7 @@ func linesEdited(recorded []*ent.OrderLineItem, p orderPayload) bool {
 // that moveStock places and reserves the new lines. Once a shipment has gone out, its
 // lines are what was sent, so the edit's lines are not applied (the statuses and totals
 // still are) and a warning says so: re-planning what has shipped is the merchant's call.
-func (s *Service) applyEdit(ctx context.Context, tx *ent.Client, o *ent.Order, p orderPayload) error {
+func (s *Service) applyEdit(ctx context.Context, tx *ent.Client, o *ent.Order, p orderPayload, lines []heldLine) error {
 	var removable []pulid.ID
 	for _, shp := range o.Edges.Shipments {
 		switch shp.Status {
@@ -335,7 +345,7 @@ func (s *Service) applyEdit(ctx context.Context, tx *ent.Client, o *ent.Order, p
 	if _, err := tx.OrderLineItem.Delete().Where(orderlineitem.OrderID(o.ID)).Exec(ctx); err != nil {
 		return apperr.From(err)
 	}
-	return s.writeOrderLines(ctx, tx, o, p)
+	return s.writeOrderLines(ctx, tx, o, lines)
 }
 
 // moveStock takes the order's stock from the state its shipments show to the state its
