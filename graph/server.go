@@ -22,6 +22,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/audit"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 )
 
@@ -41,6 +42,8 @@ type Options struct {
 	AuthenticateWebsocket func(ctx context.Context, authorization string) (context.Context, error)
 	// Logger receives internal errors. Nil: slog.Default().
 	Logger *slog.Logger
+	// Audit records the mutations of staff and secret keys that succeed. Nil: none are.
+	Audit *audit.Service
 }
 
 const (
@@ -104,6 +107,9 @@ func NewHandler(root ResolverRoot, opts Options) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apqCache})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(chargeCost{})
+	if opts.Audit != nil {
+		srv.Use(auditMutations{audit: opts.Audit})
+	}
 
 	srv.AroundFields(codeResolverErrors)
 	srv.AroundFields(readPlacedOrder)

@@ -600,6 +600,18 @@ var schemas = map[string]any{
 		"created_at":          dateTime, "updated_at": dateTime,
 	}),
 	"EmailList": list("Email"),
+	"AuditEvent": object(map[string]any{
+		"id":         str,
+		"actor":      map[string]any{"type": "string", "description": "Who acted: user:<user id> (a staff session) or key:<key id> (a secret key)."},
+		"action":     map[string]any{"type": "string", "description": "The REST operation id (createProduct), or graphql:<mutation field> (graphql:updateProduct)."},
+		"subject_id": map[string]any{"type": "string", "description": "The object acted on: the path's id, else the created object's; empty when neither."},
+		"request_id": map[string]any{"type": "string", "description": "The X-Request-Id of the request."},
+		"ip":         map[string]any{"type": "string", "description": "The client's address (the one a trusted proxy names, behind one)."},
+		"details": map[string]any{"type": "object", "description": "REST: status, method and path of the request. GraphQL: the operation name.",
+			"additionalProperties": true},
+		"created_at": dateTime,
+	}),
+	"AuditEventList": list("AuditEvent"),
 	"ImportCreate": input(map[string]any{
 		"kind":           enum("shopify_products", "shopify_orders", "inventory"),
 		"file":           binary,

@@ -242,22 +242,9 @@ func (w *refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // untrusted one could be forged by the client. IPv6 clients are limited by their /64,
 // the smallest block a site is given, since one host can use every address in it.
 func (rl *rateLimits) clientIP(r *http.Request) string {
-	addr, ok := parseAddr(r.RemoteAddr)
+	addr, ok := clientAddr(r, rl.proxies)
 	if !ok {
 		return r.RemoteAddr
-	}
-	if rl.trusted(addr) {
-		forwarded := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-		for i := len(forwarded) - 1; i >= 0; i-- {
-			hop, ok := parseAddr(strings.TrimSpace(forwarded[i]))
-			if !ok {
-				break // a malformed entry: trust nothing left of it
-			}
-			addr = hop
-			if !rl.trusted(hop) {
-				break
-			}
-		}
 	}
 	if addr.Is6() {
 		return netip.PrefixFrom(addr, 64).Masked().String()
@@ -265,8 +252,31 @@ func (rl *rateLimits) clientIP(r *http.Request) string {
 	return addr.String()
 }
 
-func (rl *rateLimits) trusted(addr netip.Addr) bool {
-	for _, p := range rl.proxies {
+// clientAddr is the client of r: the TCP peer, or, when the peer is one of proxies, the
+// nearest address in X-Forwarded-For that is not one. False when RemoteAddr is no address.
+func clientAddr(r *http.Request, proxies []netip.Prefix) (netip.Addr, bool) {
+	addr, ok := parseAddr(r.RemoteAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	if trusted(proxies, addr) {
+		forwarded := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(forwarded) - 1; i >= 0; i-- {
+			hop, ok := parseAddr(strings.TrimSpace(forwarded[i]))
+			if !ok {
+				break // a malformed entry: trust nothing left of it
+			}
+			addr = hop
+			if !trusted(proxies, hop) {
+				break
+			}
+		}
+	}
+	return addr, true
+}
+
+func trusted(proxies []netip.Prefix, addr netip.Addr) bool {
+	for _, p := range proxies {
 		if p.Contains(addr) {
 			return true
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/graph"
+	"github.com/mercantile/mercantile/internal/audit"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
 	"github.com/mercantile/mercantile/internal/email"
@@ -83,13 +84,15 @@ func newHarnessWith(t *testing.T, db *database.DB, server *httptest.Server, stor
 	ordersService := orders.NewService(db, inventoryService, time.Hour)
 	root := resolvers.New(db.Client, resolvers.Services{Catalog: catalogService, Inventory: inventoryService, Orders: ordersService})
 	registry := prometheus.NewRegistry()
+	auditService := audit.NewService(db.Client, slog.New(slog.DiscardHandler))
 	deps := Deps{
-		Config: cfg, Logger: slog.New(slog.DiscardHandler), Auth: authService,
+		Config: cfg, Logger: slog.New(slog.DiscardHandler), Auth: authService, Audit: auditService,
 		Merchants: merchants.NewService(db.Client, authService), Catalog: catalogService,
 		Inventory: inventoryService, Orders: ordersService, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
 		Emails: email.NewService(db.Client, email.Config{}, slog.New(slog.DiscardHandler)),
 		GraphQL: root.WithLoaders(graph.NewHandler(root, graph.Options{
 			ComplexityLimit: 1000, AuthenticateWebsocket: AuthenticateWebsocket(authService), Logger: slog.New(slog.DiscardHandler),
+			Audit: auditService,
 		})),
 		Playground: graph.PlaygroundHandler(),
 		Registry:   registry, Gatherer: registry,

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/mercantile/mercantile/internal/apperr"
+	"github.com/mercantile/mercantile/internal/audit"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/catalog"
 	"github.com/mercantile/mercantile/internal/email"
@@ -55,6 +56,10 @@ type Deps struct {
 	Imports *imports.Service
 	// Idempotency records the responses of POSTs sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
+	// Audit records the changes staff and secret keys make and serves GET /api/v1/audit;
+	// nil records nothing and leaves the route out. GraphQL mutations are recorded by the
+	// GraphQL handler (graph.Options.Audit), given the same service.
+	Audit *audit.Service
 	// Media receives image uploads and serves images under /media when they are kept on
 	// local disk (media.Open's handler); nil when they live in S3.
 	Media http.Handler
@@ -88,6 +93,7 @@ type api struct {
 	exports     *exports.Service
 	parity      *parity.Service
 	idempotency *idempotency.Store
+	audit       *audit.Service
 	imports     *imports.Service
 	media       http.Handler
 	checks      []Checker
@@ -155,6 +161,7 @@ func (a *api) routes() []route {
 	rs = append(rs, a.exportRoutes()...)
 	rs = append(rs, a.importRoutes()...)
 	rs = append(rs, a.shopifyRoutes()...)
+	rs = append(rs, a.auditRoutes()...)
 	if a.media != nil {
 		rs = append(rs,
 			route{"PUT", "/media/upload/*", public, a.media.ServeHTTP, operation{
@@ -193,7 +200,7 @@ func NewRouter(d Deps) http.Handler {
 	a := &api{
 		cfg: d.Config, log: d.Logger, auth: d.Auth, merchants: d.Merchants, catalog: d.Catalog, inventory: d.Inventory, orders: d.Orders, stripe: d.Stripe, shopify: d.Shopify,
 		emails: d.Emails, idempotency: d.Idempotency, media: d.Media, checks: d.Checks, draining: d.Draining, graphql: d.GraphQL, playgrnd: d.Playground,
-		gatherer: d.Gatherer, exports: d.Exports, parity: d.Parity, imports: d.Imports,
+		gatherer: d.Gatherer, exports: d.Exports, parity: d.Parity, imports: d.Imports, audit: d.Audit,
 	}
 	if a.draining == nil {
 		a.draining = func() bool { return false }
@@ -225,6 +232,11 @@ func NewRouter(d Deps) http.Handler {
 		if a.limits != nil && rateLimited(rt.path) {
 			h = a.limits.limitREST(a.log)(h)
 		}
+		// Recorded once everything inside has answered (a replayed response is not
+		// recorded again), and after authentication, which names the actor.
+		if a.audit != nil && auditable(rt) {
+			h = a.audited(rt.doc.ID, h)
+		}
 		h = a.authenticate(rt.access)(h)
 		if rt.path == "/graphql" {
 			// GraphQL has a chain of its own: operations are charged their cost.
@@ -233,6 +245,9 @@ func NewRouter(d Deps) http.Handler {
 				gql = a.limits.chargeGraphQL(gql)
 			}
 			h = a.authenticateGraphQL(gql)
+			if a.audit != nil {
+				h = a.withAuditIP(h)
+			}
 		}
 		// Uploads are bounded by their signed size and MAX_IMAGE_BYTES instead, imports by
 		// MAX_IMPORT_BYTES.

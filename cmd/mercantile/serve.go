@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mercantile/mercantile/graph"
+	"github.com/mercantile/mercantile/internal/audit"
 	"github.com/mercantile/mercantile/internal/auth"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
 	"github.com/mercantile/mercantile/internal/catalog"
@@ -263,11 +264,13 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var draining atomic.Bool
 	checks := []rest.Checker{{Name: "database", Check: db.Ping}}
+	auditLog := audit.NewService(db.Client, log)
 	gqlOpts := graph.Options{
 		ComplexityLimit:       cfg.GraphQLComplexityLimit,
 		Introspection:         cfg.GraphQLIntrospection,
 		AuthenticateWebsocket: rest.AuthenticateWebsocket(svc.auth),
 		Logger:                log,
+		Audit:                 auditLog,
 	}
 	if cfg.RedisURL != "" {
 		checks = append(checks, rest.Checker{Name: "redis", Check: store.Ping})
@@ -277,7 +280,7 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	deps := rest.Deps{
 		Config: cfg, Logger: log, Auth: svc.auth, Merchants: svc.merchants, Catalog: svc.catalog,
 		Inventory: svc.inventory, Orders: svc.orders, Emails: svc.emails, Stripe: svc.stripe, Shopify: svc.shopify, Idempotency: idempotency.NewStore(db.Client), Media: mediaHandler,
-		Imports: svc.imports, Exports: svc.exports, Parity: svc.parity,
+		Imports: svc.imports, Exports: svc.exports, Parity: svc.parity, Audit: auditLog,
 		GraphQL:     root.WithLoaders(graph.NewHandler(root, gqlOpts)),
 		Playground:  graph.PlaygroundHandler(),
 		Registry:    registry,
