@@ -6,12 +6,18 @@ package apperr
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strings"
+	"syscall"
 	"time"
 
 	"entgo.io/ent/privacy"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/mercantile/mercantile/ent"
 )
@@ -72,8 +78,32 @@ func New(code Code, format string, args ...any) *Error {
 }
 
 // Wrap returns an error with code and message that keeps err as its cause.
+//
+// An internal error that is the database connection failing becomes unavailable (503):
+// the client's retry is the remedy, not a bug report.
 func Wrap(err error, code Code, message string) *Error {
+	if code == Internal && connectionLost(err) {
+		return &Error{Code: Unavailable, Message: connectionLostMessage, cause: err}
+	}
 	return &Error{Code: code, Message: message, cause: err}
+}
+
+const connectionLostMessage = "The connection to the database was lost, so the request may not have completed. " +
+	"Retry it (with the same Idempotency-Key, if it had one)."
+
+// connectionLost reports whether err is the database connection failing rather than the
+// request: the server shutting down or terminating the session (SQLSTATE class 08,
+// 57P01-57P03, as pg_terminate_backend and failovers do), or the connection breaking
+// under the driver.
+func connectionLost(err error) bool {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // WithField adds a field error and returns e.
@@ -138,6 +168,8 @@ func From(err error) *Error {
 			Fields: []FieldError{{Field: ve.Name, Message: ve.Unwrap().Error()}}, cause: err}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return Wrap(err, Unavailable, "The request did not finish in time.")
+	case connectionLost(err):
+		return Wrap(err, Unavailable, connectionLostMessage)
 	}
 	return Wrap(err, Internal, "An internal error occurred.")
 }
