@@ -64,6 +64,9 @@ type metrics struct {
 	// requests let through because the limiter's store failed.
 	rateLimited       *prometheus.CounterVec
 	rateLimitFailOpen prometheus.Counter
+	// problems counts error answers by route and problem code: insufficient_inventory on
+	// POST /api/v1/orders is a reservation that failed, unavailable a dependency down.
+	problems *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -86,9 +89,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "mercantile_ratelimit_failopen_total",
 		Help: "Requests allowed without a rate limit decision because the limiter's store (Redis) failed.",
 	})
-	reg.MustRegister(m.requests, m.duration, m.rateLimited, m.rateLimitFailOpen)
+	m.problems = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mercantile_http_problems_total",
+		Help: "Error answers (problem+json) by route and problem code.",
+	}, []string{"route", "code"})
+	reg.MustRegister(m.requests, m.duration, m.rateLimited, m.rateLimitFailOpen, m.problems)
 	return m
 }
+
+// problemKey holds where writeError notes the problem code of the answer, for observe.
+type problemKey struct{}
 
 // observe logs and measures every request once it is done.
 func observe(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
@@ -96,9 +106,13 @@ func observe(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			next.ServeHTTP(ww, r)
+			var problem apperr.Code
+			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), problemKey{}, &problem)))
 			elapsed := time.Since(start)
 			route := routePattern(r)
+			if problem != "" {
+				m.problems.WithLabelValues(route, string(problem)).Inc()
+			}
 			status := ww.Status()
 			if status == 0 {
 				status = http.StatusOK

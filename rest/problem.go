@@ -18,6 +18,9 @@ import (
 
 // writeError is the single exit for every failed request.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if code, ok := r.Context().Value(problemKey{}).(*apperr.Code); ok {
+		*code = apperr.CodeOf(err)
+	}
 	httperr.Write(w, r, log, err)
 }
 

@@ -261,7 +261,8 @@ func serve(ctx context.Context, stdout, _ io.Writer) error {
 	}()
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.SQL, "mercantile"), jobs.DepthCollector(db))
 	var draining atomic.Bool
 	checks := []rest.Checker{{Name: "database", Check: db.Ping}}
 	auditLog := audit.NewService(db.Client, log)
