@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,8 +36,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/mercantile/mercantile/bench/internal/scratch"
 )
 
 type config struct {
@@ -71,7 +73,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 25*time.Minute, "bound on the whole run")
 	flag.IntVar(&c.conns, "connections", 50, "connections (= workers) per scenario")
 	flag.IntVar(&c.listConns, "list-connections", 500, "connections of the high-concurrency list scenario")
-	flag.StringVar(&c.baseURL, "database", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+	flag.StringVar(&c.baseURL, "database", scratch.EnvOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL URL whose server gets the scratch database (its role needs CREATEDB)")
 	flag.StringVar(&c.redisURL, "redis", "redis://127.0.0.1:6379/15", "Redis URL for the server's cache; FLUSHDB'd first")
 	flag.StringVar(&c.out, "out", "bench/RESULTS.md", "report to write")
@@ -115,13 +117,6 @@ func main() {
 	}
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadtest: "+format+"\n", args...)
 }
@@ -159,7 +154,7 @@ type seedSummary struct {
 
 func run(ctx context.Context, c config) (err error) {
 	for _, u := range []string{c.baseURL, c.redisURL} {
-		if err := requireLoopback(u); err != nil {
+		if err := scratch.RequireLoopback(u); err != nil {
 			return err
 		}
 	}
@@ -191,7 +186,7 @@ func run(ctx context.Context, c config) (err error) {
 		return fmt.Errorf("building: %w", err)
 	}
 
-	dbURL, drop, err := scratchDatabase(ctx, c.baseURL)
+	dbURL, drop, err := scratch.Database(ctx, c.baseURL, "mercantile_bench")
 	if err != nil {
 		return err
 	}
@@ -202,6 +197,8 @@ func run(ctx context.Context, c config) (err error) {
 		}
 		if derr := drop(); derr != nil && err == nil {
 			err = derr
+		} else if derr == nil {
+			logf("dropped the scratch database")
 		}
 	}()
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -211,12 +208,12 @@ func run(ctx context.Context, c config) (err error) {
 	defer conn.Close(context.WithoutCancel(ctx))
 	_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&rep.Postgres)
 
-	port, err := freePort()
+	port, err := scratch.FreePort()
 	if err != nil {
 		return err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	env := childEnv(map[string]string{
+	env := scratch.ChildEnv(map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": c.redisURL, "LOG_LEVEL": "warn", "HTTP_ADDR": addr,
 		"AUTO_MIGRATE": "false", "DEMO_MERCHANT": "false", "SHUTDOWN_TIMEOUT": "5s", "SHUTDOWN_DRAIN_DELAY": "0s",
 		"METRICS_ADDR": "", "MEDIA_DIR": filepath.Join(tmp, "media"),
@@ -337,7 +334,7 @@ func run(ctx context.Context, c config) (err error) {
 		}
 		r := runScenario(ctx, c, client, s, auth, server.Process.Pid)
 		logf("  %d requests, %.0f req/s, p50 %s p95 %s p99 %s, %d errors", r.Requests, r.Throughput,
-			ms(r.P50), ms(r.P95), ms(r.P99), r.Errors)
+			scratch.MS(r.P50), scratch.MS(r.P95), scratch.MS(r.P99), r.Errors)
 		rep.Scenarios = append(rep.Scenarios, r)
 		_ = json.NewEncoder(raw).Encode(r)
 		select {
@@ -389,7 +386,7 @@ func runScenario(ctx context.Context, c config, client *http.Client, s scenario,
 	if s.rate > 0 {
 		return r
 	}
-	logf("  alone: p50 %s p95 %s (%.0f req/s)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+	logf("  alone: p50 %s p95 %s (%.0f req/s)", scratch.MS(r.SoloP50), scratch.MS(r.SoloP95), r.SoloRate)
 	return r
 }
 
@@ -629,10 +626,6 @@ func attack(ctx context.Context, s scenario, conns int, d time.Duration, offset 
 	return r
 }
 
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
-}
-
 // target is the latency goal of a scenario class (p95, and 0 errors).
 func target(class string) (time.Duration, string) {
 	switch class {
@@ -699,10 +692,10 @@ func writeReport(c config, rep report) error {
 			}
 			solo := "—"
 			if r.SoloRate > 0 {
-				solo = fmt.Sprintf("%s / %s (%.0f)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+				solo = fmt.Sprintf("%s / %s (%.0f)", scratch.MS(r.SoloP50), scratch.MS(r.SoloP95), r.SoloRate)
 			}
 			fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %d | %.0f | %s | %s | %s | %s | %d | %s | %s | %s |\n", name, r.Request, r.Tool, r.Conns,
-				r.Requests, r.Throughput, ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), r.Errors, text, met, solo)
+				r.Requests, r.Throughput, scratch.MS(r.P50), scratch.MS(r.P95), scratch.MS(r.P99), scratch.MS(r.Max), r.Errors, text, met, solo)
 		}
 		b.WriteString("\n")
 		for _, r := range rep.Scenarios {
@@ -741,53 +734,6 @@ func writeReport(c config, rep report) error {
 	return nil
 }
 
-// scratchDatabase creates an empty database on base's server and returns its URL and a
-// function that drops it.
-func scratchDatabase(ctx context.Context, base string) (string, func() error, error) {
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL (TEST_DATABASE_URL): %w", err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	name := fmt.Sprintf("mercantile_bench_%d_%d", os.Getpid(), time.Now().Unix())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating the scratch database: %w", err)
-	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return fmt.Errorf("dropping %s: %w", name, err)
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("dropping %s: %w", name, err)
-		}
-		logf("dropped the scratch database %s", name)
-		return nil
-	}
-	return u.String(), drop, nil
-}
-
-// requireLoopback refuses URLs whose host is not on this machine's loopback interface.
-func requireLoopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL: %w", err)
-	}
-	host := u.Hostname()
-	if host == "" || strings.HasPrefix(host, "/") || host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%s is not a loopback address: this benchmark only runs against this machine", host)
-}
-
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -798,33 +744,6 @@ func moduleRoot() (string, error) {
 		return "", errors.New("run loadtest inside the mercantile module")
 	}
 	return filepath.Dir(mod), nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// childEnv is this process's environment with the overrides applied (an empty value
-// removes the variable).
-func childEnv(overrides map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := overrides[k]; !ok {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range overrides {
-		if v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
 }
 
 func waitHealthy(ctx context.Context, client *http.Client, base string, exited chan error) error {

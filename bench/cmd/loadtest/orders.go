@@ -27,6 +27,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/mercantile/mercantile/bench/internal/scratch"
 )
 
 const (
@@ -207,7 +209,7 @@ func runOrders(ctx context.Context, c config, rep report, conn *pgx.Conn, dbURL,
 		}
 		r := runScenario(ctx, c, client, s, pk, server.Process.Pid)
 		logf("  %d requests, %.0f req/s, p50 %s p95 %s p99 %s, statuses %v, failures %v", r.Requests, r.Throughput,
-			ms(r.P50), ms(r.P95), ms(r.P99), r.Statuses, r.Codes)
+			scratch.MS(r.P50), scratch.MS(r.P95), scratch.MS(r.P99), r.Statuses, r.Codes)
 		rep.Scenarios = append(rep.Scenarios, r)
 		_ = json.NewEncoder(raw).Encode(r)
 		select {
@@ -240,7 +242,7 @@ func runOrders(ctx context.Context, c config, rep report, conn *pgx.Conn, dbURL,
 			return err
 		}
 		logf("  %d requests, %.0f req/s, p50 %s p95 %s p99 %s, statuses %v, failures %v", r.Requests, r.Throughput,
-			ms(r.P50), ms(r.P95), ms(r.P99), r.Statuses, r.Codes)
+			scratch.MS(r.P50), scratch.MS(r.P95), scratch.MS(r.P99), r.Statuses, r.Codes)
 		rep.Scenarios = append(rep.Scenarios, r)
 		_ = json.NewEncoder(raw).Encode(r)
 	}
@@ -465,14 +467,14 @@ func writeOrdersReport(c config, rep report, rr *raceResult) error {
 		}
 		solo := "—"
 		if r.SoloRate > 0 {
-			solo = fmt.Sprintf("%s / %s (%.0f)", ms(r.SoloP50), ms(r.SoloP95), r.SoloRate)
+			solo = fmt.Sprintf("%s / %s (%.0f)", scratch.MS(r.SoloP50), scratch.MS(r.SoloP95), r.SoloRate)
 		}
 		offered := "as answered"
 		if r.Rate > 0 {
 			offered = strconv.Itoa(r.Rate) + "/s"
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %s | %d | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Name, r.Request, r.Tool, r.Conns,
-			offered, r.Requests, r.Throughput, ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max), counts(r.Statuses), counts(r.Codes), text, met, solo)
+			offered, r.Requests, r.Throughput, scratch.MS(r.P50), scratch.MS(r.P95), scratch.MS(r.P99), scratch.MS(r.Max), counts(r.Statuses), counts(r.Codes), text, met, solo)
 	}
 	b.WriteString("\n")
 	for _, r := range rep.Scenarios {
@@ -515,7 +517,7 @@ func writeOrdersReport(c config, rep report, rr *raceResult) error {
 			otherText += " (" + counts(rr.Other) + ")"
 		}
 		fmt.Fprintf(&b, "| %d | %d | %.1f | %.0f | %d | %d | %s | %s | %s | %s |\n\n", rr.Created+rr.Insufficient+other, rr.Workers, rr.Seconds,
-			float64(rr.Created+rr.Insufficient+other)/rr.Seconds, rr.Created, rr.Insufficient, otherText, ms(rr.P50), ms(rr.P95), ms(rr.P99))
+			float64(rr.Created+rr.Insufficient+other)/rr.Seconds, rr.Created, rr.Insufficient, otherText, scratch.MS(rr.P50), scratch.MS(rr.P95), scratch.MS(rr.P99))
 		fmt.Fprintf(&b, "| SKU | initial stock | units in placed orders | reserved now | on hand now | oversold |\n|---|---:|---:|---:|---:|---:|\n")
 		for _, x := range rr.PerSKU {
 			fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %d |\n", x.SKU, x.Initial, x.Placed, x.Reserved, x.OnHand, max(0, x.Placed-x.Initial))

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/mercantile/mercantile/bench/internal/scratch"
 )
 
 // stripeMockBinary finds stripe-mock: $STRIPE_MOCK, the module's bin/tools (make
@@ -45,11 +47,11 @@ func stripeServer(ctx context.Context, primary *exec.Cmd, outDir string, client 
 	if bin == "" {
 		return "", 0, nil, errors.New("stripe-mock is not installed (make tools)")
 	}
-	mockPort, err := freePort()
+	mockPort, err := scratch.FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}
-	tlsPort, err := freePort()
+	tlsPort, err := scratch.FreePort()
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -69,7 +71,7 @@ func stripeServer(ctx context.Context, primary *exec.Cmd, outDir string, client 
 		return "", 0, nil, errors.New("stripe-mock did not answer within 30 s")
 	}
 
-	port, err := freePort()
+	port, err := scratch.FreePort()
 	if err != nil {
 		stopMock()
 		return "", 0, nil, err

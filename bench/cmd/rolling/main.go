@@ -32,7 +32,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +40,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/redis/go-redis/v9"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/mercantile/mercantile/bench/internal/scratch"
 )
 
 type config struct {
@@ -64,7 +66,7 @@ func main() {
 	flag.DurationVar(&c.post, "after", 10*time.Second, "load after the second instance is ready again")
 	flag.DurationVar(&c.drainDelay, "drain-delay", 3*time.Second, "SHUTDOWN_DRAIN_DELAY of the instances")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "bound on the whole run")
-	flag.StringVar(&c.baseURL, "database", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+	flag.StringVar(&c.baseURL, "database", scratch.EnvOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
 		"PostgreSQL URL whose server gets the scratch database (its role needs CREATEDB)")
 	flag.StringVar(&c.redisURL, "redis", "redis://127.0.0.1:6379/14", "Redis URL shared by both instances; FLUSHDB'd first")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch database")
@@ -84,20 +86,13 @@ func main() {
 	}
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "rolling %s: "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, args...)...)
 }
 
 func run(ctx context.Context, c config) (failed bool, err error) {
 	for _, u := range []string{c.baseURL, c.redisURL} {
-		if err := requireLoopback(u); err != nil {
+		if err := scratch.RequireLoopback(u); err != nil {
 			return false, err
 		}
 	}
@@ -124,7 +119,7 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 		return false, fmt.Errorf("building: %w", err)
 	}
 
-	dbURL, drop, err := scratchDatabase(ctx, c.baseURL)
+	dbURL, drop, err := scratch.Database(ctx, c.baseURL, "mercantile_rolling")
 	if err != nil {
 		return false, err
 	}
@@ -135,6 +130,8 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 		}
 		if derr := drop(); derr != nil && err == nil {
 			err = derr
+		} else if derr == nil {
+			logf("dropped the scratch database")
 		}
 	}()
 
@@ -147,7 +144,7 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 	}
 	mercantile := func(stdout io.Writer, args ...string) error {
 		cmd := exec.CommandContext(ctx, bin, args...)
-		cmd.Env, cmd.Stdout, cmd.Stderr = childEnv(env), stdout, os.Stderr
+		cmd.Env, cmd.Stdout, cmd.Stderr = scratch.ChildEnv(env), stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("mercantile %s: %w", strings.Join(args, " "), err)
 		}
@@ -218,7 +215,7 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 	// Two instances behind the proxy.
 	insts := make([]*instance, 2)
 	for i := range insts {
-		port, err := freePort()
+		port, err := scratch.FreePort()
 		if err != nil {
 			return false, err
 		}
@@ -333,7 +330,7 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 				r.ExitStatus = exitErr.Error()
 			}
 			r.Unhealthy = lb.unhealthySince(i, t0)
-			logf("instance %d exited after %s (%s); the proxy saw it unready after %s", in.n, ms(r.Exit), r.ExitStatus, ms(r.Unhealthy))
+			logf("instance %d exited after %s (%s); the proxy saw it unready after %s", in.n, scratch.MS(r.Exit), r.ExitStatus, scratch.MS(r.Unhealthy))
 			tl.mark(fmt.Sprintf("instance %d starting", in.n))
 			t1 := time.Now()
 			if err := in.start(ctx); err != nil {
@@ -347,7 +344,7 @@ func run(ctx context.Context, c config) (failed bool, err error) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			r.Routed = lb.healthySince(i, t1)
-			logf("instance %d ready after %s; routed to after %s", in.n, ms(r.Ready), ms(r.Routed))
+			logf("instance %d ready after %s; routed to after %s", in.n, scratch.MS(r.Ready), scratch.MS(r.Routed))
 			restarts = append(restarts, r)
 			if i == 0 {
 				tl.mark("between")
@@ -435,7 +432,7 @@ func (in *instance) start(ctx context.Context) error {
 		env[k] = v
 	}
 	cmd := exec.Command(in.bin, "serve")
-	cmd.Env, cmd.Stdout, cmd.Stderr = childEnv(env), f, f
+	cmd.Env, cmd.Stdout, cmd.Stderr = scratch.ChildEnv(env), f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -503,83 +500,4 @@ func status(ctx context.Context, client *http.Client, u string) int {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
-}
-
-// scratchDatabase creates an empty database on base's server and returns its URL and a
-// function that drops it.
-func scratchDatabase(ctx context.Context, base string) (string, func() error, error) {
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL (TEST_DATABASE_URL): %w", err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	name := fmt.Sprintf("mercantile_rolling_%d_%d", os.Getpid(), time.Now().Unix())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("creating the scratch database: %w", err)
-	}
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	drop := func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return fmt.Errorf("dropping %s: %w", name, err)
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			return fmt.Errorf("dropping %s: %w", name, err)
-		}
-		logf("dropped the scratch database %s", name)
-		return nil
-	}
-	return u.String(), drop, nil
-}
-
-// requireLoopback refuses URLs whose host is not on this machine's loopback interface.
-func requireLoopback(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("invalid URL: %w", err)
-	}
-	host := u.Hostname()
-	if host == "" || strings.HasPrefix(host, "/") || host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("%s is not a loopback address: this benchmark only runs against this machine", host)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// childEnv is this process's environment with the overrides applied (an empty value
-// removes the variable).
-func childEnv(overrides map[string]string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := overrides[k]; !ok {
-			env = append(env, kv)
-		}
-	}
-	for k, v := range overrides {
-		if v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	slices.Sort(env)
-	return env
-}
-
-func ms(d time.Duration) string {
-	return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/mercantile/mercantile/bench/internal/scratch"
 )
 
 // timeline names the phases of the run by the time each began.
@@ -174,30 +176,30 @@ func (rep *rollReport) markdown() string {
 	for i, name := range rep.phaseNames {
 		s := rep.phases[i]
 		fmt.Fprintf(&b, "| %s | %.1f s | %d | %d | %s | %s | %s |\n", name, rep.phaseOffsets[i].Seconds(), s.requests, s.failed,
-			ms(s.pct(.5)), ms(s.pct(.95)), ms(s.pct(.99)))
+			scratch.MS(s.pct(.5)), scratch.MS(s.pct(.95)), scratch.MS(s.pct(.99)))
 	}
 	fmt.Fprintf(&b, "| **all** | | **%d** | **%d** | %s | %s | %s |\n\n", rep.total.requests, rep.total.failed,
-		ms(rep.total.pct(.5)), ms(rep.total.pct(.95)), ms(rep.total.pct(.99)))
+		scratch.MS(rep.total.pct(.5)), scratch.MS(rep.total.pct(.95)), scratch.MS(rep.total.pct(.99)))
 
 	fmt.Fprintf(&b, "| endpoint | requests | failed | 409 insufficient | p50 | p95 | p99 |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, ep := range slices.Sorted(maps.Keys(rep.endpoints)) {
 		s := rep.endpoints[ep]
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %s | %s | %s |\n", ep, s.requests, s.failed, s.insufficient,
-			ms(s.pct(.5)), ms(s.pct(.95)), ms(s.pct(.99)))
+			scratch.MS(s.pct(.5)), scratch.MS(s.pct(.95)), scratch.MS(s.pct(.99)))
 	}
 	b.WriteString("\n")
 
 	fmt.Fprintf(&b, "| instance | SIGTERM → proxy sees not ready | SIGTERM → exit | exit status | start → `/readyz` 200 | start → routed again |\n|---|---:|---:|---|---:|---:|\n")
 	for _, r := range rep.restarts {
-		unhealthy := ms(r.Unhealthy)
+		unhealthy := scratch.MS(r.Unhealthy)
 		if r.Unhealthy < 0 {
 			unhealthy = "never (exited between polls)"
 		}
-		routed := ms(r.Routed)
+		routed := scratch.MS(r.Routed)
 		if r.Routed < 0 {
 			routed = "not within 5 s"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", r.Instance, unhealthy, ms(r.Exit), r.ExitStatus, ms(r.Ready), routed)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", r.Instance, unhealthy, scratch.MS(r.Exit), r.ExitStatus, scratch.MS(r.Ready), routed)
 	}
 	b.WriteString("\n")
 
