@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/mercantile/mercantile/ent"
 	"github.com/mercantile/mercantile/ent/emailmessage"
 	"github.com/mercantile/mercantile/internal/auth/viewer"
+	"github.com/mercantile/mercantile/internal/jobs"
 )
 
 // Defaults and bounds of sending.
@@ -94,45 +93,28 @@ func NewService(client *ent.Client, cfg Config, logger *slog.Logger) *Service {
 
 // Worker returns the worker of SendArgs, to register with the job queue.
 func (s *Service) Worker() river.Worker[SendArgs] {
-	return &sendWorker{svc: s}
+	return &sendWorker{svc: s, retries: &jobs.Retries{Base: s.cfg.RetryBackoff, Max: maxRetryDelay}}
 }
 
 type sendWorker struct {
 	river.WorkerDefaults[SendArgs]
-	svc *Service
-	// retryAfter holds, by job id, how long SendGrid asked us to wait (429), from Work
-	// until River asks NextRetry right after it.
-	retryAfter sync.Map
+	svc     *Service
+	retries *jobs.Retries
 }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	wait, err := w.svc.send(viewer.MerchantSystemContext(ctx, job.Args.MerchantID), job)
-	if wait > 0 {
-		w.retryAfter.Store(job.ID, wait)
-	}
+	w.retries.Asked(job.ID, wait)
 	return err
 }
 
 // NextRetry backs off exponentially, and waits at least as long as a 429 asked.
 func (w *sendWorker) NextRetry(job *river.Job[SendArgs]) time.Time {
-	d := backoff(w.svc.cfg.RetryBackoff, job.Attempt)
-	if v, ok := w.retryAfter.LoadAndDelete(job.ID); ok {
-		d = max(d, v.(time.Duration))
-	}
-	return time.Now().Add(d)
+	return w.retries.Next(job.ID, job.Attempt)
 }
 
 // Timeout lets an attempt outlast its HTTP request, so the outcome is always recorded.
 func (w *sendWorker) Timeout(*river.Job[SendArgs]) time.Duration { return jobTimeout }
-
-// backoff is base doubled per earlier attempt, capped at maxRetryDelay, ±20%.
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := maxRetryDelay
-	if attempt < 30 {
-		d = min(base<<max(attempt-1, 0), maxRetryDelay)
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
 
 // send sends the row once: a row already settled (sent, logged, failed) is left alone,
 // so a job that runs again sends nothing twice. It returns an error for River to retry

@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -131,44 +129,29 @@ func (PushStockArgs) InsertOpts() river.InsertOpts {
 }
 
 // PushWorker returns the worker of PushStockArgs, to register with the job queue.
-func (s *Service) PushWorker() river.Worker[PushStockArgs] { return &pushWorker{svc: s} }
+func (s *Service) PushWorker() river.Worker[PushStockArgs] {
+	return &pushWorker{svc: s, retries: &jobs.Retries{Base: s.cfg.RetryBackoff, Max: maxRetryDelay}}
+}
 
 type pushWorker struct {
 	river.WorkerDefaults[PushStockArgs]
-	svc *Service
-	// retryAfter holds, by job id, how long Shopify asked us to wait (429), from Work
-	// until River asks NextRetry right after it.
-	retryAfter sync.Map
+	svc     *Service
+	retries *jobs.Retries
 }
 
 func (w *pushWorker) Work(ctx context.Context, job *river.Job[PushStockArgs]) error {
 	wait, err := w.svc.push(viewer.MerchantSystemContext(ctx, job.Args.MerchantID), job.Args)
-	if wait > 0 {
-		w.retryAfter.Store(job.ID, wait)
-	}
+	w.retries.Asked(job.ID, wait)
 	return err
 }
 
 // NextRetry backs off exponentially, and waits at least as long as a 429 asked.
 func (w *pushWorker) NextRetry(job *river.Job[PushStockArgs]) time.Time {
-	d := backoff(w.svc.cfg.RetryBackoff, job.Attempt)
-	if v, ok := w.retryAfter.LoadAndDelete(job.ID); ok {
-		d = max(d, v.(time.Duration))
-	}
-	return time.Now().Add(d)
+	return w.retries.Next(job.ID, job.Attempt)
 }
 
 // Timeout lets an attempt outlast its HTTP request.
 func (w *pushWorker) Timeout(*river.Job[PushStockArgs]) time.Duration { return jobTimeout }
-
-// backoff is base doubled per earlier attempt, capped at maxRetryDelay, ±20%.
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := maxRetryDelay
-	if attempt < 30 {
-		d = min(base<<max(attempt-1, 0), maxRetryDelay)
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
 
 // push sends the level's current available quantity to Shopify. A merchant no longer
 // connected, or a level no longer linked, is skipped. Transport errors and 5xx are
