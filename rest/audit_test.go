@@ -27,20 +27,8 @@ func (h *harness) auditEvents(t *testing.T, merchant pulid.ID) []*ent.AuditEvent
 }
 
 type auditList struct {
-	Data []struct {
-		ID        string         `json:"id"`
-		Actor     string         `json:"actor"`
-		Action    string         `json:"action"`
-		SubjectID string         `json:"subject_id"`
-		RequestID string         `json:"request_id"`
-		IP        string         `json:"ip"`
-		Details   map[string]any `json:"details"`
-		CreatedAt string         `json:"created_at"`
-	} `json:"data"`
-	PageInfo struct {
-		HasNextPage bool    `json:"has_next_page"`
-		EndCursor   *string `json:"end_cursor"`
-	} `json:"page_info"`
+	Data     []auditEventJSON `json:"data"`
+	PageInfo pageOut          `json:"page_info"`
 }
 
 func (l auditList) actions() []string {
